@@ -1,0 +1,241 @@
+/**
+ * The sysconfig file (/etc/sysconfig/etoken-ca): `KEY=value` lines, `#`
+ * comments, optional quotes, no shell expansion. Parsed once, strictly, and
+ * frozen. Unknown key, bad value, missing required key: one error naming the
+ * file, line and key, exit 78. It holds no secret: the client reads it too.
+ */
+import { readFileSync } from 'node:fs';
+import { isAbsolute } from 'node:path';
+import { compileDnFormat, type DnFormat } from './dn.js';
+import { EtokenError, ExitCode } from './exit-codes.js';
+
+export const DEFAULT_CONFIG_FILE = '/etc/sysconfig/etoken-ca';
+
+export interface UsbId {
+  readonly vendor: number;
+  readonly product: number;
+}
+
+export interface KeyRef {
+  /** Slot number: the fallback when no TOKEN_LABEL/TOKEN_SERIAL is configured. */
+  readonly slot: number;
+  /** CKA_ID of the CA key; null: the key that matches the CA certificate. */
+  readonly keyId: Buffer | null;
+}
+
+export interface Config {
+  readonly file: string;
+  readonly dnFormat: DnFormat;
+  readonly caOids: readonly string[];
+  readonly crlUrls: readonly string[];
+  readonly usbDevice: UsbId | null;
+  readonly key: KeyRef;
+  readonly pkcs11Module: string;
+  readonly pkcs11Env: Readonly<Record<string, string>>;
+  readonly tokenLabel: string;
+  readonly tokenSerial: string;
+  readonly caCert: string;
+  readonly caDir: string;
+  readonly spoolDir: string;
+  readonly caUser: string;
+  readonly parserUser: string;
+  readonly clientGroup: string;
+  readonly pinTty: string;
+  readonly allowPinFd: boolean;
+  readonly allowNonVtPinTty: boolean;
+  readonly maxLifetime: number;
+  readonly backdate: number;
+  readonly clientTimeout: number;
+  readonly maxRequestSize: number;
+  readonly rsaMinBits: number;
+  readonly ecCurves: readonly string[];
+  readonly minCsrHash: string;
+  readonly maxActiveCerts: number;
+  readonly signerTimeout: number;
+  readonly pidFile: string;
+  readonly logLevel: string;
+}
+
+type Parser<T> = (raw: string) => T;
+
+function fail(why: string): never {
+  throw new Error(why);
+}
+
+const str: Parser<string> = (raw) => raw;
+const path: Parser<string> = (raw) => (isAbsolute(raw) ? raw : fail('must be an absolute path'));
+const optionalPath: Parser<string> = (raw) => (raw === '' ? '' : path(raw));
+const userName: Parser<string> = (raw) =>
+  /^[a-z_][a-z0-9_-]{0,31}$/.test(raw) ? raw : fail('must be a user or group name');
+const bool: Parser<boolean> = (raw) => {
+  if (/^(yes|true|1)$/i.test(raw)) return true;
+  if (/^(no|false|0)$/i.test(raw)) return false;
+  return fail('must be yes or no');
+};
+const list = (raw: string): string[] => (raw.trim() === '' ? [] : raw.split(',').map((s) => s.trim()));
+const int =
+  (min: number, max: number): Parser<number> =>
+  (raw) => {
+    if (!/^\d+$/.test(raw)) fail(`must be a whole number from ${min} to ${max}`);
+    const n = Number(raw);
+    return n >= min && n <= max ? n : fail(`must be a whole number from ${min} to ${max}`);
+  };
+
+const oids: Parser<string[]> = (raw) =>
+  list(raw).map((o) => (/^[0-2](\.(0|[1-9]\d{0,8}))+$/.test(o) ? o : fail(`"${o}" is not an OID`)));
+
+const crlUrls: Parser<string[]> = (raw) =>
+  list(raw).map((entry) => {
+    const url = entry.startsWith('URI:') ? entry.slice(4) : fail(`"${entry}" must be URI:<url>`);
+    return /^[a-z][a-z0-9+.-]*:\/\/[\x21-\x7e]+$/i.test(url) ? url : fail(`"${url}" is not a URL`);
+  });
+
+const usbId: Parser<UsbId | null> = (raw) => {
+  if (raw === '') return null;
+  const m = /^([0-9a-f]{4}):([0-9a-f]{4})$/i.exec(raw);
+  return m ? { vendor: parseInt(m[1]!, 16), product: parseInt(m[2]!, 16) } : fail('must be vendor:product in hex, as lsusb prints it');
+};
+
+const keyRef: Parser<KeyRef> = (raw) => {
+  const m = /^(\d{1,9}):([0-9a-f]*)$/i.exec(raw);
+  if (!m || m[2]!.length % 2 !== 0) fail('must be slot:key_id (key_id in hex, may be empty)');
+  return { slot: Number(m![1]), keyId: m![2] ? Buffer.from(m![2]!, 'hex') : null };
+};
+
+const envList: Parser<Record<string, string>> = (raw) => {
+  const env: Record<string, string> = {};
+  for (const item of list(raw)) {
+    const m = /^([A-Z_][A-Z0-9_]*)=(.*)$/.exec(item);
+    if (!m) fail(`"${item}" must be NAME=value`);
+    env[m![1]!] = m![2]!;
+  }
+  return env;
+};
+
+const curves: Parser<string[]> = (raw) =>
+  list(raw).map((c) => (c === 'P-256' || c === 'P-384' ? c : fail(`curve "${c}" not supported (P-256, P-384)`)));
+
+const hashName: Parser<string> = (raw) =>
+  ['sha1', 'sha256', 'sha384', 'sha512'].includes(raw) ? raw : fail('must be sha1, sha256, sha384 or sha512');
+
+const logLevel: Parser<string> = (raw) =>
+  ['fatal', 'error', 'warn', 'info', 'debug', 'trace'].includes(raw) ? raw : fail('must be a pino level (info, debug, ...)');
+
+interface KeySpec<K extends keyof Config> {
+  readonly field: K;
+  readonly parse: Parser<Config[K]>;
+  /** Raw default; undefined: required. */
+  readonly fallback?: string;
+}
+
+function spec<K extends keyof Config>(field: K, parse: Parser<Config[K]>, fallback?: string): KeySpec<K> {
+  return { field, parse, fallback };
+}
+
+/** Every key, its parser and its default. sysconfig/etoken-ca documents each one. */
+const SCHEMA: Readonly<Record<string, KeySpec<keyof Config>>> = {
+  DN_FORMAT: spec('dnFormat', (raw) => compileDnFormat(raw), '%s'),
+  CA_OIDS: spec('caOids', oids, ''),
+  CRL_URLS: spec('crlUrls', crlUrls, ''),
+  USB_DEVICE: spec('usbDevice', usbId, ''),
+  KEY: spec('key', keyRef, '0:'),
+  PKCS11_MODULE: spec('pkcs11Module', path, '/usr/lib/libeTPkcs11.so'),
+  PKCS11_ENV: spec('pkcs11Env', envList, ''),
+  TOKEN_LABEL: spec('tokenLabel', str, ''),
+  TOKEN_SERIAL: spec('tokenSerial', str, ''),
+  CA_CERT: spec('caCert', path, '/etc/etoken-ca/ca.pem'),
+  CA_DIR: spec('caDir', path, '/var/lib/etoken-ca'),
+  SPOOL_DIR: spec('spoolDir', path, '/var/spool/etoken-ca'),
+  CA_USER: spec('caUser', userName, 'causer'),
+  PARSER_USER: spec('parserUser', userName, 'caparse'),
+  CLIENT_GROUP: spec('clientGroup', userName, 'myproxy'),
+  PIN_TTY: spec('pinTty', path, '/dev/tty8'),
+  ALLOW_PIN_FD: spec('allowPinFd', bool, 'no'),
+  ALLOW_NON_VT_PIN_TTY: spec('allowNonVtPinTty', bool, 'no'),
+  MAX_LIFETIME: spec('maxLifetime', int(60, 400 * 86400), '1000000'),
+  BACKDATE: spec('backdate', int(0, 3600), '300'),
+  CLIENT_TIMEOUT: spec('clientTimeout', int(1, 110), '60'),
+  MAX_REQUEST_SIZE: spec('maxRequestSize', int(1024, 1048576), '16384'),
+  RSA_MIN_BITS: spec('rsaMinBits', int(2048, 16384), '2048'),
+  EC_CURVES: spec('ecCurves', curves, 'P-256,P-384'),
+  MIN_CSR_HASH: spec('minCsrHash', hashName, 'sha256'),
+  MAX_ACTIVE_CERTS: spec('maxActiveCerts', int(0, 1000000), '0'),
+  SIGNER_TIMEOUT: spec('signerTimeout', int(1, 600), '10'),
+  PID_FILE: spec('pidFile', path, '/run/etoken-ca.pid'),
+  LOG_LEVEL: spec('logLevel', logLevel, 'info'),
+};
+
+export const CONFIG_KEYS: readonly string[] = Object.keys(SCHEMA);
+
+/** Unquotes one value: '...' literally, "..." with \" and \\ only; bare values have no blanks or quotes. */
+function unquote(raw: string): string {
+  const single = /^'([^']*)'$/.exec(raw);
+  if (single) return single[1]!;
+  const double = /^"((?:[^"\\]|\\["\\])*)"$/.exec(raw);
+  if (double) return double[1]!.replace(/\\(["\\])/g, '$1');
+  if (/[\s'"`$\\]/.test(raw)) fail('unquoted value with blanks, quotes, $, ` or \\ (quote it)');
+  return raw;
+}
+
+/** Parses config text. `file` is only used in messages. */
+export function parseConfig(text: string, file: string): Config {
+  const raw = new Map<string, { value: string; line: number }>();
+  text.split('\n').forEach((lineText, index) => {
+    const line = index + 1;
+    const trimmed = lineText.trim();
+    if (trimmed === '' || trimmed.startsWith('#')) return;
+    const m = /^([A-Za-z_][A-Za-z0-9_]*)=(.*)$/.exec(trimmed);
+    if (!m) throw configError(file, line, undefined, 'expected KEY=value');
+    const key = m[1]!;
+    if (!(key in SCHEMA)) throw configError(file, line, key, 'unknown key');
+    if (raw.has(key)) throw configError(file, line, key, `set twice (first on line ${raw.get(key)!.line})`);
+    try {
+      raw.set(key, { value: unquote(m[2]!.trim()), line });
+    } catch (e) {
+      throw configError(file, line, key, (e as Error).message);
+    }
+  });
+  const config: Record<string, unknown> = { file };
+  for (const [key, s] of Object.entries(SCHEMA)) {
+    const given = raw.get(key);
+    const value = given?.value ?? s.fallback;
+    if (value === undefined) throw configError(file, 0, key, 'missing (required)');
+    try {
+      config[s.field] = s.parse(value);
+    } catch (e) {
+      const why = (e as Error).message.replace(/^DN_FORMAT /, '');
+      throw configError(file, given?.line ?? 0, key, why);
+    }
+  }
+  const spoolUnderCa = (config.spoolDir as string).startsWith(`${config.caDir as string}/`);
+  if (spoolUnderCa) throw configError(file, raw.get('SPOOL_DIR')?.line ?? 0, 'SPOOL_DIR', 'must not be inside CA_DIR');
+  return deepFreeze(config) as unknown as Config;
+}
+
+function configError(file: string, line: number, key: string | undefined, why: string): EtokenError {
+  const where = line > 0 ? `${file}:${line}` : file;
+  return new EtokenError(ExitCode.config, `${where}: ${key ? `${key}: ` : ''}${why}`);
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object' && !Buffer.isBuffer(value) && !Object.isFrozen(value)) {
+    for (const v of Object.values(value)) deepFreeze(v);
+    Object.freeze(value);
+  }
+  return value;
+}
+
+/** Which file: `--config FILE`, else ETOKEN_CA_CONFIG, else the default. */
+export function configPath(flag: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
+  return flag ?? env.ETOKEN_CA_CONFIG ?? DEFAULT_CONFIG_FILE;
+}
+
+export function loadConfig(file: string): Config {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new EtokenError(ExitCode.config, `${file}: cannot read config: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  return parseConfig(text, file);
+}
