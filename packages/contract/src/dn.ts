@@ -51,8 +51,15 @@ export interface Rdn {
 }
 
 const PRINTABLE = /^[A-Za-z0-9 '()+,\-./:=?]*$/;
-// C0, DEL, C1 controls, and the Unicode line/paragraph separators.
-const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
+// C0, DEL, C1 controls, the Unicode line/paragraph separators, and format
+// characters (bidi overrides, zero-width marks) that make a name display as
+// another one.
+const CONTROL = /[\p{Cc}\p{Cf}\u2028\u2029]/u;
+
+/** True when the text holds a character no name or username attribute may carry. */
+export function hasControlCharacter(text: string): boolean {
+  return CONTROL.test(text);
+}
 const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
 /** Checks one value against its type; `allowSlash` is for text inserted into a value, never re-parsed. */
@@ -104,7 +111,8 @@ export function onelineDn(rdns: readonly Rdn[]): string {
 /** For error messages about hostile input: short and with control characters made visible. */
 export function printable(text: string, max = 60): string {
   const shown = JSON.stringify(text.length > max ? `${text.slice(0, max)}...` : text);
-  return shown.slice(1, -1);
+  // JSON leaves these two unescaped, and they end a line in many viewers.
+  return shown.slice(1, -1).replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
 }
 
 /**

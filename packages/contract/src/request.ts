@@ -6,7 +6,6 @@
  * in clear: it is dropped at once and never stored.
  */
 import { badRequest } from './exit-codes.js';
-import { printable } from './dn.js';
 
 export interface MyProxyRequest {
   readonly username: string;
@@ -18,7 +17,22 @@ export interface MyProxyRequest {
 }
 
 const MAX_KEY_LINES = 32;
-const PEM = /^-----BEGIN (NEW )?CERTIFICATE REQUEST-----\r?\n([A-Za-z0-9+/=\r\n]+?)\r?\n?-----END \1?CERTIFICATE REQUEST-----[\r\n\t ]*$/;
+/** The keys MyProxy 6 writes, in its order; any other key is refused. */
+export const REQUEST_KEYS: readonly string[] = [
+  'username',
+  'passphrase',
+  'proxy_lifetime',
+  'retrievers',
+  'renewers',
+  'credname',
+  'creddesc',
+  'authzcreds',
+  'keyretrieve',
+  'trusted_retrievers',
+  'max_cert_lifetime',
+];
+// The END line must repeat the BEGIN line's NEW (a backreference to an unset group matches empty).
+const PEM = /^-----BEGIN (NEW )?CERTIFICATE REQUEST-----\r?\n([A-Za-z0-9+/=\r\n]+?)\r?\n?-----END \1CERTIFICATE REQUEST-----[\r\n\t ]*$/;
 
 /** Removes the `passphrase=` line from the raw request and zeroes the input buffer. */
 export function dropPassphrase(input: Buffer): Buffer {
@@ -63,14 +77,16 @@ export function parseRequest(bytes: Buffer): MyProxyRequest {
   const fields = new Map<string, string>();
   const lines = text.slice(0, blank).split(/\r?\n/);
   if (lines.length > MAX_KEY_LINES) throw badRequest('too many request lines');
-  for (const line of lines) {
+  lines.forEach((line, index) => {
     const m = /^([a-z_]{1,32})=(.*)$/.exec(line);
-    if (!m) throw badRequest(`malformed request line "${printable(line)}"`);
+    // Named by number, never quoted: a passphrase holding a line break would continue here.
+    if (!m) throw badRequest(`malformed request line ${index + 1}`);
     const [, key, value] = m as unknown as [string, string, string];
-    if (key === 'passphrase') continue;
+    if (!REQUEST_KEYS.includes(key)) throw badRequest(`unknown request field ${key}`);
+    if (key === 'passphrase') return;
     if (fields.has(key)) throw badRequest(`duplicate request field ${key}`);
     fields.set(key, value);
-  }
+  });
   const username = fields.get('username');
   if (username === undefined || username === '' || username === 'NULL') throw badRequest('missing username');
   const rawLifetime = fields.get('proxy_lifetime');

@@ -1,0 +1,144 @@
+/**
+ * etoken-ca-server: wires the parts together and maps errors to exit codes.
+ * Reached through bin/etoken-ca-server.js, which has already installed the
+ * SIGUSR1 listener.
+ */
+import { readFileSync, unlinkSync } from 'node:fs';
+import { X509Certificate } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { configPath, loadConfig, type Config } from '@etoken-ca/contract/config';
+import { EtokenError, ExitCode } from '@etoken-ca/contract/exit-codes';
+import { parseServerArgs, USAGE } from './args.js';
+import { createLogger } from './log.js';
+import { FdPinSource, readPinFd } from './pin-fd.js';
+import { lockOwnerAlive, lookupGroup, lookupUser, type Account } from './proc.js';
+import { installSignals } from './signals.js';
+import { prepareSpool } from './spool/spool-dirs.js';
+import { SpoolSweeper } from './spool/sweeper.js';
+import { SpoolWatcher } from './spool/watcher.js';
+import { CaStore, writeFileAtomic } from './store/ca-store.js';
+import { Supervisor } from './supervisor.js';
+import { TokenManager, type PinSource } from './token-manager.js';
+import { ParserClient } from './workers/parser-client.js';
+
+const VERSION = '0.1.0';
+const RESCAN_MS = 2000;
+const TOKEN_POLL_MS = 2000;
+
+function account(name: string, key: string, file: string): Account {
+  const found = lookupUser(name);
+  if (!found) throw new EtokenError(ExitCode.config, `${file}: ${key}: no such user "${name}"`);
+  if (found.uid === 0) throw new EtokenError(ExitCode.config, `${file}: ${key}: "${name}" is root; it must be an unprivileged account`);
+  return found;
+}
+
+function caNotAfter(config: Config): number {
+  try {
+    return new Date(new X509Certificate(readFileSync(config.caCert)).validTo).getTime();
+  } catch (e) {
+    throw new EtokenError(ExitCode.config, `${config.file}: CA_CERT: cannot read a certificate from ${config.caCert}: ${(e as Error).message}`);
+  }
+}
+
+function pinSource(config: Config, pinFd: number | undefined, warn: (msg: string) => void): PinSource {
+  if (pinFd === undefined) {
+    throw new EtokenError(ExitCode.usage, 'no PIN source: give --pin-fd N (with ALLOW_PIN_FD=yes)');
+  }
+  if (!config.allowPinFd) throw new EtokenError(ExitCode.usage, `--pin-fd is refused: ${config.file} has ALLOW_PIN_FD=no`);
+  let pin: Buffer;
+  try {
+    pin = readPinFd(pinFd);
+  } catch (e) {
+    throw new EtokenError(ExitCode.usage, `--pin-fd ${pinFd}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  return new FdPinSource(pin, warn);
+}
+
+async function run(argv: readonly string[]): Promise<void> {
+  const args = parseServerArgs(argv);
+  if (args.help) return void process.stdout.write(`${USAGE}\n`);
+  if (args.version) return void process.stdout.write(`etoken-ca-server ${VERSION}\n`);
+  const config = loadConfig(configPath(args.config));
+  const log = createLogger(config.logLevel);
+  if (process.getuid?.() !== 0) throw new EtokenError(ExitCode.noPermission, 'etoken-ca-server must run as root');
+
+  const signerAccount = account(config.caUser, 'CA_USER', config.file);
+  const parserAccount = account(config.parserUser, 'PARSER_USER', config.file);
+  if (signerAccount.uid === parserAccount.uid) {
+    throw new EtokenError(ExitCode.config, `${config.file}: CA_USER and PARSER_USER must be different accounts`);
+  }
+  const clientGid = lookupGroup(config.clientGroup);
+  if (clientGid === null) throw new EtokenError(ExitCode.config, `${config.file}: CLIENT_GROUP: no such group "${config.clientGroup}"`);
+  const notAfter = caNotAfter(config);
+  const pins = pinSource(config, args.pinFd, (msg) => log.warn({ event: 'pin.non-console' }, msg));
+
+  const store = new CaStore(config.caDir);
+  log.info({ event: 'db.loaded', ...store.startup }, `CA database loaded: ${store.startup.certificates} certificates`);
+  for (const serial of store.startup.withheld) {
+    log.warn({ event: 'cert.withheld', serial, reason: 'signature outcome unknown after a restart' }, 'certificate withheld and revoked');
+  }
+  const layout = prepareSpool(config.spoolDir, clientGid);
+  const script = (rel: string): string => fileURLToPath(new URL(rel, import.meta.url));
+  const workerArgs = ['--config', config.file];
+
+  const parser = new ParserClient({ name: 'parser', script: script('./parser/main.js'), args: workerArgs, account: parserAccount }, log);
+  const token = new TokenManager({
+    spec: { name: 'signer', script: script('./signer/main.js'), args: workerArgs, account: signerAccount },
+    signerTimeoutMs: config.signerTimeout * 1000,
+    pollMs: TOKEN_POLL_MS,
+    pinSource: pins,
+    log,
+  });
+  const supervisor = new Supervisor({ config, layout, store, parser, token, log, clientGid, caNotAfter: notAfter });
+  const sweeper = new SpoolSweeper(layout, (config.clientTimeout + 10) * 1000, {
+    ownerAlive: lockOwnerAlive,
+    inFlight: (id) => supervisor.isInFlight(id),
+    now: Date.now,
+    log: (event, details) => log.info({ event, ...details }, event),
+  });
+  const watcher = new SpoolWatcher({
+    layout,
+    rescanMs: RESCAN_MS,
+    onLock: (id) => supervisor.onLock(id),
+    onRescan: (names) => sweeper.sweep(names),
+    onProblem: (message) => log.warn({ event: 'spool.watch' }, message),
+  });
+
+  let stopping = false;
+  installSignals({
+    revocationNudge: () => log.info({ event: 'signal.usr1' }, 'SIGUSR1 received'),
+    stop: (signal) => {
+      if (stopping) return;
+      stopping = true;
+      log.info({ event: 'server.stopping', signal, inFlight: supervisor.inFlight }, 'stopping');
+      watcher.stop();
+      const deadline = Date.now() + config.signerTimeout * 1000;
+      const finish = (): void => {
+        if (supervisor.inFlight > 0 && Date.now() < deadline) return void setTimeout(finish, 50);
+        token.stop();
+        parser.stop();
+        store.close();
+        try {
+          unlinkSync(config.pidFile);
+        } catch {
+          // not there
+        }
+        log.info({ event: 'server.stopped' }, 'stopped');
+        process.exit(ExitCode.ok);
+      };
+      finish();
+    },
+  });
+
+  parser.start();
+  token.start();
+  watcher.start();
+  writeFileAtomic(config.pidFile, `${process.pid}\n`);
+  log.info({ event: 'server.started', pid: process.pid, spool: config.spoolDir, caDir: config.caDir }, 'etoken-ca-server started');
+}
+
+run(process.argv.slice(2)).catch((e: unknown) => {
+  const error = e instanceof EtokenError ? e : new EtokenError(ExitCode.software, `internal error: ${(e as Error)?.message ?? String(e)}`);
+  process.stderr.write(`etoken-ca-server: ${error.message}\n`);
+  process.exit(error.exitCode);
+});

@@ -1,0 +1,197 @@
+/**
+ * The server's side of the CA database: the only writer. Appends journal
+ * records (plain writes: they survive a process crash), makes them durable
+ * with one fdatasync per batch (GroupCommit), and keeps the derived files
+ * (index.txt, newcerts/, serial, crlnumber) in step without flushing them:
+ * they are rebuilt from the journal at start-up when behind.
+ */
+import {
+  closeSync,
+  constants,
+  existsSync,
+  fdatasync,
+  fsyncSync,
+  ftruncateSync,
+  mkdirSync,
+  openSync,
+  renameSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { CaDatabase, type CertEntry } from '@etoken-ca/contract/cadb/database';
+import { formatIndexLine } from '@etoken-ca/contract/cadb/index-line';
+import { encodeRecord, type JournalRecord } from '@etoken-ca/contract/cadb/journal';
+import { caLayout, segmentName, type CaLayout, type Checkpoint } from '@etoken-ca/contract/cadb/layout';
+import { loadCaDatabase } from '@etoken-ca/contract/cadb/load';
+import { GroupCommit } from './group-commit.js';
+
+const fdatasyncAsync = promisify(fdatasync);
+
+/** Rotate the journal and rewrite index.txt once a segment holds this much. */
+const SEGMENT_LIMIT = 64 * 1024 * 1024;
+
+export function derToPem(der: Buffer, label = 'CERTIFICATE'): string {
+  const b64 = der.toString('base64').replace(/(.{64})/g, '$1\n');
+  return `-----BEGIN ${label}-----\n${b64}${b64.endsWith('\n') ? '' : '\n'}-----END ${label}-----\n`;
+}
+
+/** Writes a file atomically in a root-only directory: temp, fsync, rename. */
+export function writeFileAtomic(path: string, data: string | Buffer, mode = 0o644): void {
+  const tmp = `${path}.tmp`;
+  const fd = openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW, mode);
+  try {
+    writeSync(fd, typeof data === 'string' ? Buffer.from(data) : data);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(tmp, path);
+}
+
+function fsyncDir(dir: string): void {
+  const fd = openSync(dir, constants.O_RDONLY | constants.O_DIRECTORY);
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+export interface StartupReport {
+  readonly certificates: number;
+  readonly replayed: number;
+  readonly tornBytes: number;
+  /** Serials reserved but never recorded: withheld now. */
+  readonly withheld: readonly string[];
+}
+
+export class CaStore {
+  readonly db: CaDatabase;
+  readonly layout: CaLayout;
+  private journalFd: number;
+  private segment: number;
+  private segmentBytes: number;
+  private indexFd: number;
+  private indexBytes: number;
+  private readonly commits: GroupCommit;
+  readonly startup: StartupReport;
+
+  constructor(caDir: string, private readonly clock: () => number = Date.now) {
+    this.layout = caLayout(caDir);
+    for (const dir of [this.layout.dir, this.layout.newcerts, this.layout.journal, this.layout.crl]) {
+      mkdirSync(dir, { recursive: true, mode: 0o700 });
+    }
+    if (!existsSync(this.layout.indexAttr)) writeFileAtomic(this.layout.indexAttr, 'unique_subject = no\n');
+
+    const loaded = loadCaDatabase(caDir);
+    this.db = loaded.db;
+    this.segment = loaded.end.segment;
+    this.journalFd = openSync(join(this.layout.journal, segmentName(this.segment)), constants.O_WRONLY | constants.O_CREAT | constants.O_APPEND, 0o600);
+    if (loaded.end.tornBytes > 0) ftruncateSync(this.journalFd, loaded.end.offset);
+    this.segmentBytes = loaded.end.offset;
+    this.indexFd = -1;
+    this.indexBytes = loaded.checkpoint.indexBytes;
+    this.commits = new GroupCommit(() => fdatasyncAsync(this.journalFd));
+
+    const withheld: string[] = [];
+    for (const { serial, req } of this.db.uncertain()) {
+      this.append({ t: 'withhold', req, serial, why: 'signature outcome unknown after a restart', at: this.clock() });
+      withheld.push(serial);
+    }
+    if (withheld.length > 0) fsyncSync(this.journalFd);
+    // Derived files are behind the journal whenever anything was replayed: rebuild them once.
+    this.checkpoint(loaded.replayed.length > 0 || withheld.length > 0 || !existsSync(this.layout.index));
+    this.startup = {
+      certificates: this.db.size,
+      replayed: loaded.replayed.length,
+      tornBytes: loaded.end.tornBytes,
+      withheld,
+    };
+    for (const r of loaded.replayed) if (r.t === 'issue') this.writeNewcert(r.serial, r.der, true);
+  }
+
+  /** Appends a record (not yet durable) and applies it to the in-memory database. */
+  append(record: JournalRecord): CertEntry | undefined {
+    const line = Buffer.from(encodeRecord(record));
+    writeSync(this.journalFd, line);
+    this.segmentBytes += line.length;
+    return this.db.apply(record);
+  }
+
+  /** Resolves when every record appended so far is on disk. */
+  commit(): Promise<void> {
+    return this.commits.commit();
+  }
+
+  /** After an issue record is durable: the derived files (not flushed: rebuilt from the journal if lost). */
+  recordIssued(entry: CertEntry, der: string): void {
+    this.appendIndexLine(entry);
+    this.writeNewcert(entry.serial, der, false);
+  }
+
+  /** A withheld serial gets its R line at once (a new line: no rewrite). */
+  recordWithheld(entry: CertEntry | undefined): void {
+    if (entry) this.appendIndexLine(entry);
+  }
+
+  get needsRotation(): boolean {
+    return this.segmentBytes > SEGMENT_LIMIT;
+  }
+
+  /**
+   * Writes the derived files from memory and moves the checkpoint to the end
+   * of the journal, starting a new segment. Whole-file rewrite: for start-up,
+   * the CRL path and rotation, never per issuance.
+   */
+  checkpoint(rewriteIndex = true): void {
+    fsyncSync(this.journalFd);
+    if (!rewriteIndex && this.indexFd < 0) {
+      // Start-up with nothing to replay: lines after the checkpoint are cut, the rest is current.
+      this.indexFd = openSync(this.layout.index, constants.O_WRONLY | constants.O_APPEND);
+      ftruncateSync(this.indexFd, this.indexBytes);
+      fsyncSync(this.indexFd);
+    } else if (rewriteIndex) {
+      if (this.indexFd >= 0) closeSync(this.indexFd);
+      const text = this.db.indexText();
+      writeFileAtomic(this.layout.index, text);
+      this.indexBytes = Buffer.byteLength(text);
+      this.indexFd = openSync(this.layout.index, constants.O_WRONLY | constants.O_APPEND);
+    } else {
+      fsyncSync(this.indexFd);
+    }
+    const crl = this.db.crlState;
+    writeFileAtomic(this.layout.crlNumber, `${(crl.lastNumber + 1).toString(16).toUpperCase().padStart(2, '0')}\n`);
+    closeSync(this.journalFd);
+    this.segment += 1;
+    this.journalFd = openSync(join(this.layout.journal, segmentName(this.segment)), constants.O_WRONLY | constants.O_CREAT | constants.O_APPEND, 0o600);
+    this.segmentBytes = 0;
+    fsyncDir(this.layout.journal);
+    const checkpoint: Checkpoint = { segment: this.segment, offset: 0, indexBytes: this.indexBytes, crl };
+    writeFileAtomic(this.layout.checkpoint, `${JSON.stringify(checkpoint)}\n`, 0o600);
+    fsyncDir(this.layout.dir);
+    this.db.forgetOutcomes();
+  }
+
+  close(): void {
+    fsyncSync(this.journalFd);
+    closeSync(this.journalFd);
+    if (this.indexFd >= 0) closeSync(this.indexFd);
+  }
+
+  private appendIndexLine(entry: CertEntry): void {
+    const line = Buffer.from(formatIndexLine(entry));
+    writeSync(this.indexFd, line);
+    this.indexBytes += line.length;
+  }
+
+  private writeNewcert(serial: string, der: string, mayExist: boolean): void {
+    const path = join(this.layout.newcerts, `${serial}.pem`);
+    try {
+      writeFileSync(path, derToPem(Buffer.from(der, 'base64')), { flag: 'wx', mode: 0o644 });
+    } catch (e) {
+      if (!(mayExist && (e as NodeJS.ErrnoException).code === 'EEXIST')) throw e;
+    }
+  }
+}

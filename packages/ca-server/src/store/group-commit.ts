@@ -1,0 +1,38 @@
+/**
+ * Group commit: callers append records, then wait for a flush that started
+ * after their append. One fdatasync covers every record appended while the
+ * previous one ran, so requests arriving together share a flush.
+ */
+export class GroupCommit {
+  private waiting: Array<{ resolve: () => void; reject: (e: Error) => void }> = [];
+  private flushing = false;
+
+  constructor(private readonly flush: () => Promise<void>) {}
+
+  /** Resolves once everything appended before this call is durable. */
+  commit(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.waiting.push({ resolve, reject });
+      this.kick();
+    });
+  }
+
+  private kick(): void {
+    if (this.flushing || this.waiting.length === 0) return;
+    this.flushing = true;
+    const batch = this.waiting;
+    this.waiting = [];
+    this.flush().then(
+      () => {
+        this.flushing = false;
+        for (const w of batch) w.resolve();
+        this.kick();
+      },
+      (e: Error) => {
+        this.flushing = false;
+        for (const w of batch) w.reject(e);
+        this.kick();
+      },
+    );
+  }
+}

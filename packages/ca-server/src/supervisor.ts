@@ -1,0 +1,204 @@
+/**
+ * The issuance pipeline of the root supervisor: spool entry -> parser ->
+ * policy -> reserve serial -> signer -> journal flush -> answer. Every
+ * outcome is recorded in the journal before the client can see it, and a
+ * certificate is answered only if the token was stable across its signature.
+ */
+import { existsSync, unlinkSync } from 'node:fs';
+import type { Config } from '@etoken-ca/contract/config';
+import type { Outcome } from '@etoken-ca/contract/cadb/database';
+import { onelineDn } from '@etoken-ca/contract/dn';
+import { ExitCode } from '@etoken-ca/contract/exit-codes';
+import { randomSerial } from '@etoken-ca/contract/serial';
+import { answerFile, lockFile, requestFile, type Answer, type SpoolLayout } from '@etoken-ca/contract/spool';
+import { checkPolicy } from './core/policy.js';
+import { RequestTracker } from './core/request-state.js';
+import { computeValidity } from './core/validity.js';
+import { lockOwnerAlive } from './proc.js';
+import { writeAnswer } from './spool/answers.js';
+import { readSpoolEntry } from './spool/entry.js';
+import { derToPem, type CaStore } from './store/ca-store.js';
+import type { AuditLog, TokenManager } from './token-manager.js';
+import type { ParserClient } from './workers/parser-client.js';
+
+export interface SupervisorDeps {
+  readonly config: Config;
+  readonly layout: SpoolLayout;
+  readonly store: CaStore;
+  readonly parser: ParserClient;
+  readonly token: TokenManager;
+  readonly log: AuditLog;
+  readonly clientGid: number;
+  readonly caNotAfter: number;
+  readonly clock?: () => number;
+}
+
+function unlinkQuietly(path: string): void {
+  try {
+    unlinkSync(path);
+  } catch {
+    // gone already
+  }
+}
+
+export class Supervisor {
+  private readonly tracker = new RequestTracker();
+  private readonly clock: () => number;
+
+  constructor(private readonly d: SupervisorDeps) {
+    this.clock = d.clock ?? Date.now;
+  }
+
+  get inFlight(): number {
+    return this.tracker.size;
+  }
+
+  isInFlight(id: string): boolean {
+    return this.tracker.has(id);
+  }
+
+  /** A lock appeared (inotify or rescan). Safe to call repeatedly for the same id. */
+  onLock(id: string): void {
+    if (this.tracker.has(id) || existsSync(answerFile(this.d.layout, id))) return;
+    const prior = this.d.store.db.outcome(id);
+    if (prior) {
+      this.d.log.info({ event: 'request.repeated', req: id }, 'request already finished: answering its recorded outcome');
+      this.answer(id, this.answerFor(prior));
+      return;
+    }
+    this.tracker.begin(id);
+    this.process(id).catch((e: Error) => {
+      this.d.log.error({ event: 'request.failed', req: id, err: e.message }, 'internal error while processing a request');
+      this.tracker.drop(id);
+      this.answer(id, { status: 'refused', exit: ExitCode.software, reason: 'internal error in etoken-ca-server' });
+    });
+  }
+
+  private async process(id: string): Promise<void> {
+    const { config, layout, store, log } = this.d;
+    const entry = readSpoolEntry(layout, id, config.maxRequestSize, {
+      ownerAlive: (owner, uid) => lockOwnerAlive(owner.pid, owner.startTime, uid),
+    });
+    if (!entry.ok) {
+      this.tracker.drop(id);
+      if (entry.gone) {
+        log.info({ event: 'request.abandoned', req: id, reason: entry.reason }, 'client gone before its request was read');
+      } else {
+        log.warn({ event: 'spool.rejected', req: id, reason: entry.reason }, `spool entry rejected: ${entry.reason}`);
+        this.answer(id, { status: 'refused', exit: ExitCode.dataError, reason: `spool entry rejected: ${entry.reason}` });
+      }
+      unlinkQuietly(lockFile(layout, id));
+      unlinkQuietly(requestFile(layout, id));
+      return;
+    }
+    log.info({ event: 'request.received', req: id, uid: entry.uid, bytes: entry.bytes.length }, 'request received');
+
+    const parsed = await this.d.parser.parse(id, entry.bytes);
+    if (!parsed.ok) return this.refuse(id, parsed.exit, parsed.reason);
+    const fields = parsed.fields;
+    const subject = onelineDn(fields.subject);
+    const policyProblem = checkPolicy(fields, config);
+    if (policyProblem) return this.refuse(id, ExitCode.dataError, policyProblem, subject);
+    if (config.maxActiveCerts > 0 && store.db.activeFor(subject, this.clock()).length >= config.maxActiveCerts) {
+      return this.refuse(id, ExitCode.dataError, `subject already has ${config.maxActiveCerts} valid certificate(s)`, subject);
+    }
+    this.tracker.advance(id, 'validated');
+
+    for (;;) {
+      await this.d.token.whenReady();
+      if (!existsSync(lockFile(layout, id))) {
+        this.tracker.drop(id);
+        log.info({ event: 'request.abandoned', req: id, subject }, 'client gave up while the token was not ready');
+        return;
+      }
+      let validity: { notBefore: number; notAfter: number };
+      try {
+        validity = computeValidity({
+          now: new Date(this.clock()),
+          proxyLifetime: fields.proxyLifetime,
+          maxCertLifetime: fields.maxCertLifetime,
+          config,
+          caNotAfter: new Date(this.d.caNotAfter),
+        });
+      } catch (e) {
+        return this.refuse(id, ExitCode.dataError, (e as Error).message, subject);
+      }
+      const serial = this.freshSerial();
+      store.append({ t: 'reserve', req: id, serial, subject, notAfter: validity.notAfter, at: this.clock() });
+      const outcome = await this.d.token.sign({
+        type: 'sign-cert',
+        id,
+        serial,
+        subject: fields.subject,
+        emails: fields.emails,
+        spki: fields.spki,
+        ...validity,
+      });
+      const { result } = outcome;
+      if (!outcome.sent) {
+        store.append({ t: 'release', serial, at: this.clock() });
+        continue;
+      }
+      if (result.type === 'error' && !result.tokenGone) {
+        return this.refuse(id, ExitCode.dataError, result.reason, subject, serial);
+      }
+      if (result.type === 'cert' && outcome.stable) {
+        this.tracker.advance(id, 'signed');
+        const cert = store.append({ t: 'issue', req: id, serial, der: result.der, at: this.clock() });
+        await store.commit();
+        store.recordIssued(cert!, result.der);
+        this.tracker.advance(id, 'recorded');
+        this.answer(id, { status: 'issued', serial, pem: derToPem(Buffer.from(result.der, 'base64')) });
+        store.append({ t: 'answer', req: id, at: this.clock() });
+        this.tracker.advance(id, 'answered');
+        log.info(
+          { event: 'cert.issued', req: id, serial, subject, notBefore: new Date(validity.notBefore).toISOString(), notAfter: new Date(validity.notAfter).toISOString() },
+          'certificate issued',
+        );
+        return;
+      }
+      // Signed, or maybe signed, while the token changed: revoked at once, never returned.
+      const why = result.type === 'error' ? result.reason : 'token changed during the signature';
+      const withheld = store.append({ t: 'withhold', req: id, serial, why, at: this.clock() });
+      await store.commit();
+      store.recordWithheld(withheld);
+      this.tracker.advance(id, 'withheld');
+      log.warn({ event: 'cert.withheld', req: id, serial, subject, reason: why }, 'certificate withheld and revoked');
+      this.answer(id, { status: 'refused', exit: ExitCode.tempFail, reason: 'certificate withheld: the token changed during signing; try again' });
+      return;
+    }
+  }
+
+  private refuse(id: string, exit: number, reason: string, subject?: string, serial?: string): void {
+    this.d.store.append({ t: 'refuse', req: id, exit, reason, at: this.clock(), ...(serial ? { serial } : {}) });
+    this.tracker.advance(id, 'refused');
+    this.d.log.warn({ event: 'cert.refused', req: id, subject, reason }, `request refused: ${reason}`);
+    this.answer(id, { status: 'refused', exit, reason });
+  }
+
+  private freshSerial(): string {
+    for (;;) {
+      const serial = randomSerial();
+      if (!this.d.store.db.hasSerial(serial)) return serial;
+    }
+  }
+
+  private answerFor(outcome: Outcome): Answer {
+    switch (outcome.kind) {
+      case 'issued':
+        return { status: 'issued', serial: outcome.serial, pem: derToPem(Buffer.from(outcome.der, 'base64')) };
+      case 'refused':
+        return { status: 'refused', exit: outcome.exit, reason: outcome.reason };
+      case 'withheld':
+        return { status: 'refused', exit: ExitCode.tempFail, reason: 'certificate withheld: the token changed during signing; try again' };
+    }
+  }
+
+  private answer(id: string, answer: Answer): void {
+    try {
+      writeAnswer(this.d.layout, id, answer, this.d.clientGid);
+    } catch (e) {
+      this.d.log.error({ event: 'answer.failed', req: id, err: (e as Error).message }, 'cannot write the answer');
+    }
+  }
+}
