@@ -1,0 +1,129 @@
+/**
+ * Issuance end to end: real myproxy-logon -> real myproxy-server (user
+ * myproxy) -> etoken-ca-client -> spool -> etoken-ca-server (root) -> parser
+ * (caparse) and signer (causer) on a SoftHSM token.
+ */
+import { execFileSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CLIENT_BIN, makeServerFixture, removeFixture, startServer, type RunningServer, type ServerFixture } from '../helpers/ca-server.js';
+import { startMyProxy, type MyProxyServer } from '../helpers/myproxy.js';
+import { createTestToken, type TestToken } from '../helpers/softhsm.js';
+
+let token: TestToken;
+let fixture: ServerFixture;
+let server: RunningServer;
+let myproxy: MyProxyServer;
+
+function x509(pem: string, ...args: string[]): string {
+  return execFileSync('openssl', ['x509', '-noout', ...args], { input: pem, encoding: 'utf8' });
+}
+
+function indexLines(): string[] {
+  return readFileSync(join(fixture.caDir, 'index.txt'), 'utf8').split('\n').filter(Boolean);
+}
+
+function verify(pem: string): string {
+  const file = join(fixture.dir, 'verify.pem');
+  writeFileSync(file, pem);
+  return execFileSync('openssl', ['verify', '-CAfile', token.caCertPath, file], { encoding: 'utf8' });
+}
+
+beforeAll(async () => {
+  token = createTestToken({ label: `e2e-${process.pid}`, keyType: 'rsa', owner: 'causer' });
+  fixture = makeServerFixture(token);
+  server = await startServer(fixture, token.pin);
+  myproxy = await startMyProxy({ calloutPath: CLIENT_BIN, env: { ETOKEN_CA_CONFIG: fixture.configPath }, maxCertLifetime: 12 });
+});
+
+afterAll(async () => {
+  await myproxy?.stop();
+  await server?.stop();
+  token?.cleanup();
+  if (fixture) removeFixture(fixture);
+});
+
+describe('issuance through myproxy-logon', () => {
+  it('issues a certificate with the designed profile', async () => {
+    const before = Date.now();
+    const r = await myproxy.logon({ username: '/O=Example/CN=Jane Doe email=jane@example.org info:dept=physics', hours: 2 });
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const pem = r.certPem!;
+    expect(verify(pem)).toMatch(/: OK/);
+    const text = x509(pem, '-text', '-nameopt', 'compat');
+    expect(x509(pem, '-subject', '-nameopt', 'compat')).toBe('subject=/DC=org/DC=example/O=Example/CN=Jane Doe\n');
+    expect(text).toMatch(/X509v3 Basic Constraints: critical\s+CA:FALSE/);
+    expect(text).toMatch(/X509v3 Key Usage: critical\s+Digital Signature, Key Encipherment/);
+    expect(text).toMatch(/TLS Web Client Authentication/);
+    expect(text).toMatch(/email:jane@example\.org/);
+    expect(text).toMatch(/Policy: 1\.3\.6\.1\.4\.1\.99999\.1\.1/);
+    expect(text).toMatch(/URI:http:\/\/ca\.example\.org\/crl\.pem/);
+    expect(text).not.toMatch(/Proxy Certificate|1\.3\.6\.1\.5\.5\.7\.1\.14/);
+    const notAfter = new Date(x509(pem, '-enddate').replace('notAfter=', '').trim()).getTime();
+    expect(notAfter - before).toBeLessThanOrEqual(2 * 3600_000 + 5_000);
+    expect(notAfter - before).toBeGreaterThan(2 * 3600_000 - 60_000);
+    const serial = x509(pem, '-serial').replace('serial=', '').trim();
+    expect(indexLines().some((l) => l.startsWith('V\t') && l.includes(`\t${serial}\tunknown\t/DC=org/DC=example/O=Example/CN=Jane Doe`))).toBe(true);
+    expect(readFileSync(join(fixture.caDir, 'newcerts', `${serial}.pem`), 'utf8')).toBe(pem.trim() + '\n');
+    const issued = server.events('cert.issued').find((e) => e.serial === serial);
+    expect(issued?.subject).toBe('/DC=org/DC=example/O=Example/CN=Jane Doe');
+  });
+
+  it('caps the lifetime at max_cert_lifetime', async () => {
+    const r = await myproxy.logon({ username: '/O=Example/CN=Long Life', hours: 500 });
+    expect(r.code).toBe(0);
+    const start = new Date(x509(r.certPem!, '-startdate').replace('notBefore=', '').trim()).getTime();
+    const end = new Date(x509(r.certPem!, '-enddate').replace('notAfter=', '').trim()).getTime();
+    expect(end - start).toBe(12 * 3600_000 + 300_000);
+  });
+
+  it('serves several logons at once', async () => {
+    const names = Array.from({ length: 6 }, (_, i) => `/O=Example/CN=Parallel User ${i}`);
+    const results = await Promise.all(names.map((username) => myproxy.logon({ username, hours: 1 })));
+    for (const [i, r] of results.entries()) {
+      expect(r.code, r.stderr).toBe(0);
+      expect(verify(r.certPem!)).toMatch(/: OK/);
+      expect(x509(r.certPem!, '-subject', '-nameopt', 'compat')).toContain(`CN=Parallel User ${i}`);
+    }
+    const serials = results.map((r) => x509(r.certPem!, '-serial'));
+    expect(new Set(serials).size).toBe(serials.length);
+  });
+
+  it('refuses a DN that breaks the rules, and records nothing', async () => {
+    const lines = indexLines().length;
+    for (const username of ['/O=Example/CN=a+UID=b', '/O=Example/title=boss', '/O=Example/CN=x email=not-an-address']) {
+      const r = await myproxy.logon({ username, hours: 1 });
+      expect(r.code).toBe(1);
+      expect(r.certPem).toBeNull();
+    }
+    expect(indexLines()).toHaveLength(lines);
+    expect(server.events('cert.refused').length).toBeGreaterThanOrEqual(3);
+  });
+
+  it('refuses a 1024-bit RSA key', async () => {
+    const lines = indexLines().length;
+    const r = await myproxy.logon({ username: '/O=Example/CN=Weak Key', hours: 1, keyBits: 1024 });
+    expect(r.code).toBe(1);
+    expect(indexLines()).toHaveLength(lines);
+    expect(server.events('cert.refused').some((e) => /RSA key/i.test(String(e.reason)))).toBe(true);
+  });
+
+  it('keeps the database usable by openssl ca -status', async () => {
+    const cnf = join(fixture.dir, 'openssl-ca.cnf');
+    writeFileSync(
+      cnf,
+      `[ca]\ndefault_ca = etoken\n[etoken]\ndir = ${fixture.caDir}\ndatabase = $dir/index.txt\nnew_certs_dir = $dir/newcerts\nserial = $dir/serial\ncertificate = ${token.caCertPath}\ndefault_md = sha256\npolicy = any\n[any]\ncommonName = optional\n`,
+    );
+    const first = indexLines()[0]!.split('\t')[3]!;
+    const status = execFileSync('sh', ['-c', `openssl ca -config ${cnf} -status ${first} 2>&1`], { encoding: 'utf8' });
+    expect(status).toContain(`${first}=Valid (V)`);
+  });
+
+  it('leaves nothing behind in the spool once clients are done', async () => {
+    await new Promise((r) => setTimeout(r, 4500)); // answers go at the next sweep (every 2 s)
+    const left = execFileSync('find', [fixture.spoolDir, '-type', 'f'], { encoding: 'utf8' });
+    expect(left.trim()).toBe('');
+  });
+});

@@ -1,0 +1,147 @@
+/**
+ * Runs the real etoken-ca-server (root) for integration and end-to-end tests:
+ * a config in a temp directory, the token's PIN over --pin-fd 3, the audit
+ * log collected from stdout. The parser and signer run as caparse/causer.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { Writable } from 'node:stream';
+import type { TestToken } from './softhsm.js';
+
+export const REPO = resolve(import.meta.dirname, '../..');
+export const SERVER_BIN = join(REPO, 'packages/ca-server/bin/etoken-ca-server.js');
+export const CLIENT_BIN = join(REPO, 'node_modules/.bin/etoken-ca-client');
+export const REVOKE_BIN = join(REPO, 'packages/revoke-cert/bin/revoke-cert.js');
+
+export interface AuditRecord {
+  readonly event?: string;
+  readonly msg?: string;
+  readonly [key: string]: unknown;
+}
+
+export interface ServerFixture {
+  readonly dir: string;
+  readonly configPath: string;
+  readonly caDir: string;
+  readonly spoolDir: string;
+}
+
+/** A temp directory (root-owned, 0755: the workers and the client must reach inside) with a config for this token. */
+export function makeServerFixture(token: TestToken, extra: Record<string, string> = {}): ServerFixture {
+  const dir = mkdtempSync('/tmp/etoken-ca-');
+  chmodSync(dir, 0o755);
+  const caDir = join(dir, 'ca');
+  const spoolDir = join(dir, 'spool');
+  const keys: Record<string, string> = {
+    DN_FORMAT: '/DC=org/DC=example%s',
+    CA_OIDS: '1.3.6.1.4.1.99999.1.1',
+    CRL_URLS: 'URI:http://ca.example.org/crl.pem',
+    PKCS11_MODULE: token.modulePath,
+    PKCS11_ENV: `SOFTHSM2_CONF=${token.conf}`,
+    TOKEN_LABEL: token.label,
+    CA_CERT: token.caCertPath,
+    CA_DIR: caDir,
+    SPOOL_DIR: spoolDir,
+    ALLOW_PIN_FD: 'yes',
+    PID_FILE: join(dir, 'etoken-ca.pid'),
+    CLIENT_TIMEOUT: '30',
+    ...extra,
+  };
+  const configPath = join(dir, 'etoken-ca.conf');
+  writeFileSync(configPath, Object.entries(keys).map(([k, v]) => `${k}="${v}"\n`).join(''), { mode: 0o644 });
+  return { dir, configPath, caDir, spoolDir };
+}
+
+export class RunningServer {
+  readonly logs: AuditRecord[] = [];
+  readonly stderr: string[] = [];
+  private readonly listeners = new Set<() => void>();
+  private exitCode: number | null | undefined;
+
+  constructor(
+    readonly fixture: ServerFixture,
+    readonly child: ChildProcess,
+  ) {
+    let buffered = '';
+    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+      buffered += chunk;
+      let nl: number;
+      while ((nl = buffered.indexOf('\n')) >= 0) {
+        const line = buffered.slice(0, nl);
+        buffered = buffered.slice(nl + 1);
+        try {
+          this.logs.push(JSON.parse(line) as AuditRecord);
+        } catch {
+          this.logs.push({ msg: line });
+        }
+        for (const l of this.listeners) l();
+      }
+    });
+    child.stderr!.setEncoding('utf8').on('data', (chunk: string) => this.stderr.push(chunk));
+    child.on('exit', (code) => {
+      this.exitCode = code;
+      for (const l of this.listeners) l();
+    });
+  }
+
+  get exited(): boolean {
+    return this.exitCode !== undefined;
+  }
+
+  events(name: string): AuditRecord[] {
+    return this.logs.filter((r) => r.event === name);
+  }
+
+  /** Waits until `count` audit records with this event exist. */
+  waitFor(event: string, count = 1, timeoutMs = 30_000): Promise<AuditRecord[]> {
+    return new Promise((resolvePromise, reject) => {
+      const check = (): void => {
+        const found = this.events(event);
+        if (found.length >= count) {
+          done();
+          resolvePromise(found);
+        } else if (this.exited) {
+          done();
+          reject(new Error(`server exited (${this.exitCode}) before ${event}: ${this.stderr.join('')}`));
+        }
+      };
+      const timer = setTimeout(() => {
+        done();
+        reject(new Error(`no ${count}x ${event} within ${timeoutMs} ms; log: ${JSON.stringify(this.logs.slice(-10))}`));
+      }, timeoutMs);
+      const done = (): void => {
+        clearTimeout(timer);
+        this.listeners.delete(check);
+      };
+      this.listeners.add(check);
+      check();
+    });
+  }
+
+  /** SIGTERM, then the exit code. */
+  stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
+    if (this.exited) return Promise.resolve(this.exitCode ?? null);
+    return new Promise((resolvePromise) => {
+      this.child.once('exit', (code) => resolvePromise(code));
+      this.child.kill(signal);
+    });
+  }
+}
+
+/** Starts the server with the token's PIN on fd 3 and waits until the token is logged in. */
+export async function startServer(fixture: ServerFixture, pin: string, waitReady = true): Promise<RunningServer> {
+  const child = spawn(process.execPath, [SERVER_BIN, '--config', fixture.configPath, '--pin-fd', '3'], {
+    stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
+  });
+  const pinPipe = child.stdio[3] as Writable;
+  pinPipe.end(`${pin}\n`);
+  const server = new RunningServer(fixture, child);
+  if (waitReady) await server.waitFor('pin.accepted');
+  return server;
+}
+
+export function removeFixture(fixture: ServerFixture): void {
+  rmSync(fixture.dir, { recursive: true, force: true });
+}
