@@ -23,7 +23,6 @@ import { ParserClient } from './workers/parser-client.js';
 
 const VERSION = '0.1.0';
 const RESCAN_MS = 2000;
-const TOKEN_POLL_MS = 2000;
 
 function account(name: string, key: string, file: string): Account {
   const found = lookupUser(name);
@@ -85,7 +84,7 @@ async function run(argv: readonly string[]): Promise<void> {
   const token = new TokenManager({
     spec: { name: 'signer', script: script('./signer/main.js'), args: workerArgs, account: signerAccount },
     signerTimeoutMs: config.signerTimeout * 1000,
-    pollMs: TOKEN_POLL_MS,
+    pollMs: config.tokenPollInterval * 1000,
     pinSource: pins,
     log,
   });

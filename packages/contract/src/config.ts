@@ -54,6 +54,21 @@ export interface Config {
   readonly signerTimeout: number;
   readonly pidFile: string;
   readonly logLevel: string;
+  readonly tokenPollInterval: number;
+  readonly revokeQueueDir: string;
+  readonly crlDir: string;
+  readonly crlFormats: readonly ('pem' | 'der')[];
+  readonly crlDays: number;
+  readonly crlReissueDays: number;
+  readonly crlDropExpired: boolean;
+  readonly postCrlCommand: string;
+  readonly hookUser: string;
+  readonly hookTimeout: number;
+  readonly notifyCommand: string;
+  readonly notifyEmail: readonly string[];
+  readonly notifyFrom: string;
+  readonly smtpUrl: string;
+  readonly smtpCredentialsFile: string;
 }
 
 type Parser<T> = (raw: string) => T;
@@ -118,6 +133,19 @@ const curves: Parser<string[]> = (raw) =>
 const hashName: Parser<string> = (raw) =>
   ['sha1', 'sha256', 'sha384', 'sha512'].includes(raw) ? raw : fail('must be sha1, sha256, sha384 or sha512');
 
+const command: Parser<string> = (raw) => (raw === '' || isAbsolute(raw) ? raw : fail('must be an absolute path to a program'));
+
+const emails: Parser<string[]> = (raw) =>
+  list(raw).map((a) => (/^[^\s@,]+@[^\s@,]+$/.test(a) ? a : fail(`"${a}" is not an email address`)));
+
+const smtpUrl: Parser<string> = (raw) =>
+  /^smtps?:\/\/[A-Za-z0-9.-]+(:\d{1,5})?\/?$/.test(raw) ? raw : fail('must be smtp://host[:port] or smtps://host[:port], without credentials');
+
+const crlFormats: Parser<('pem' | 'der')[]> = (raw) => {
+  const formats = list(raw).map((f) => (f === 'pem' || f === 'der' ? f : fail(`"${f}" is not pem or der`)));
+  return formats.length > 0 ? formats : fail('needs pem, der or both');
+};
+
 const logLevel: Parser<string> = (raw) =>
   ['fatal', 'error', 'warn', 'info', 'debug', 'trace'].includes(raw) ? raw : fail('must be a pino level (info, debug, ...)');
 
@@ -163,6 +191,21 @@ const SCHEMA: Readonly<Record<string, KeySpec<keyof Config>>> = {
   SIGNER_TIMEOUT: spec('signerTimeout', int(1, 600), '10'),
   PID_FILE: spec('pidFile', path, '/run/etoken-ca.pid'),
   LOG_LEVEL: spec('logLevel', logLevel, 'info'),
+  TOKEN_POLL_INTERVAL: spec('tokenPollInterval', int(1, 60), '2'),
+  REVOKE_QUEUE_DIR: spec('revokeQueueDir', path, '/var/lib/etoken-ca/revoke-queue'),
+  CRL_DIR: spec('crlDir', path, '/var/lib/etoken-ca/crl'),
+  CRL_FORMATS: spec('crlFormats', crlFormats, 'pem'),
+  CRL_DAYS: spec('crlDays', int(1, 366), '30'),
+  CRL_REISSUE_DAYS: spec('crlReissueDays', int(0, 365), '7'),
+  CRL_DROP_EXPIRED: spec('crlDropExpired', bool, 'no'),
+  POST_CRL_COMMAND: spec('postCrlCommand', command, ''),
+  HOOK_USER: spec('hookUser', userName, 'nobody'),
+  HOOK_TIMEOUT: spec('hookTimeout', int(1, 3600), '60'),
+  NOTIFY_COMMAND: spec('notifyCommand', command, ''),
+  NOTIFY_EMAIL: spec('notifyEmail', emails, ''),
+  NOTIFY_FROM: spec('notifyFrom', str, 'etoken-ca@localhost'),
+  SMTP_URL: spec('smtpUrl', smtpUrl, 'smtp://localhost:25'),
+  SMTP_CREDENTIALS_FILE: spec('smtpCredentialsFile', optionalPath, ''),
 };
 
 export const CONFIG_KEYS: readonly string[] = Object.keys(SCHEMA);
@@ -209,6 +252,9 @@ export function parseConfig(text: string, file: string): Config {
   }
   const spoolUnderCa = (config.spoolDir as string).startsWith(`${config.caDir as string}/`);
   if (spoolUnderCa) throw configError(file, raw.get('SPOOL_DIR')?.line ?? 0, 'SPOOL_DIR', 'must not be inside CA_DIR');
+  if ((config.crlReissueDays as number) >= (config.crlDays as number)) {
+    throw configError(file, raw.get('CRL_REISSUE_DAYS')?.line ?? 0, 'CRL_REISSUE_DAYS', 'must be smaller than CRL_DAYS');
+  }
   return deepFreeze(config) as unknown as Config;
 }
 
