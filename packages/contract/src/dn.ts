@@ -76,11 +76,16 @@ export function checkValue(type: AttributeType, value: string, allowSlash = fals
   if (type.name === 'C' && !/^[A-Z]{2}$/.test(value)) throw badRequest('C value is not a two-letter country code');
 }
 
+const MAX_RDNS = 16;
+
 /** Parses `/T=v/T=v...` strictly. Throws a one-line reason (exit 65) on anything else. */
 export function parseSlashDn(text: string): Rdn[] {
   if (!text.startsWith('/')) throw badRequest('DN does not start with /');
+  const parts = text.slice(1).split('/');
+  // Counted first: a hostile DN of thousands of RDNs is refused before any is checked.
+  if (parts.length > MAX_RDNS) throw badRequest(`DN has more than ${MAX_RDNS} RDNs`);
   const rdns: Rdn[] = [];
-  for (const part of text.slice(1).split('/')) {
+  for (const part of parts) {
     const eq = part.indexOf('=');
     if (eq <= 0) throw badRequest(`malformed RDN "${printable(part)}"`);
     const type = attributeByName(part.slice(0, eq));
@@ -89,7 +94,6 @@ export function parseSlashDn(text: string): Rdn[] {
     checkValue(type, value);
     rdns.push({ type: type.name, value });
   }
-  if (rdns.length > 16) throw badRequest('DN has more than 16 RDNs');
   return rdns;
 }
 
