@@ -1,0 +1,50 @@
+/** Reads one request line from the supervisor, checking its shape before anything uses it. */
+import type { Rdn } from '@etoken-ca/contract/dn';
+import type { SignerRequest } from '../ipc.js';
+
+export class MalformedRequest extends Error {
+  override readonly name = 'MalformedRequest';
+  constructor(
+    message: string,
+    /** The request id when the line had a usable one, so the answer can still name it. */
+    readonly id: string | undefined,
+  ) {
+    super(message);
+  }
+}
+
+const isString = (v: unknown): v is string => typeof v === 'string';
+const isRdn = (v: unknown): v is Rdn => typeof v === 'object' && v !== null && isString((v as Rdn).type) && isString((v as Rdn).value);
+const isEpochMs = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+
+export function parseSignerRequest(line: string): SignerRequest {
+  let value: unknown;
+  try {
+    value = JSON.parse(line);
+  } catch {
+    throw new MalformedRequest('request line is not JSON', undefined);
+  }
+  const r = (typeof value === 'object' && value !== null ? value : {}) as Record<string, unknown>;
+  const id = isString(r.id) && /^[\x21-\x7e]{1,128}$/.test(r.id) ? r.id : undefined;
+  const fail = (why: string): never => {
+    throw new MalformedRequest(why, id);
+  };
+  if (id === undefined) fail('request has no valid id');
+  if (r.type === 'check') return { type: 'check', id: id! };
+  if (r.type !== 'sign-cert') return fail('unknown request type');
+  if (!isString(r.serial)) fail('serial is not a string');
+  if (!Array.isArray(r.subject) || !r.subject.every(isRdn)) fail('subject is not a list of RDNs');
+  if (!Array.isArray(r.emails) || !r.emails.every(isString)) fail('emails is not a list of strings');
+  if (!isString(r.spki) || !/^[A-Za-z0-9+/]*={0,2}$/.test(r.spki)) fail('spki is not base64');
+  if (!isEpochMs(r.notBefore) || !isEpochMs(r.notAfter)) fail('validity is not in whole milliseconds');
+  return {
+    type: 'sign-cert',
+    id: id!,
+    serial: r.serial as string,
+    subject: (r.subject as Rdn[]).map(({ type, value: text }) => ({ type, value: text })),
+    emails: [...(r.emails as string[])],
+    spki: r.spki as string,
+    notBefore: r.notBefore as number,
+    notAfter: r.notAfter as number,
+  };
+}

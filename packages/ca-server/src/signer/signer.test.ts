@@ -1,0 +1,94 @@
+import { execFileSync } from 'node:child_process';
+import { createPrivateKey, generateKeyPairSync, sign, X509Certificate, type KeyObject } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseConfig } from '@etoken-ca/contract/config';
+import type { SignerEvent, SignerRequest } from '../ipc.js';
+import { TokenError, type Token } from '../token/token.js';
+import { parseCaCertificate } from '../x509/ca-certificate.js';
+import { ecdsaRawToDer } from '../x509/signature-algorithm.js';
+import { createCertTemplate } from '../x509/template.js';
+import { createSignerHandler, type SignerHandler } from './certificate-signer.js';
+import { parseSignerRequest } from './requests.js';
+
+/** A token that signs with an EC P-384 key in memory, the way the PKCS#11 adapter does (raw r||s, then DER). */
+class FakeToken implements Token {
+  readonly info = { label: 'fake', serial: '1', slot: 0, pinCountLow: false, pinFinalTry: false, pinLocked: false };
+  gone = false;
+  present = true;
+  constructor(private readonly key: KeyObject) {}
+  login(): void {}
+  sign(data: Buffer): Buffer {
+    if (this.gone) throw new TokenError('gone', 'signing: CKR_DEVICE_REMOVED');
+    return ecdsaRawToDer(sign('sha384', data, { key: this.key, dsaEncoding: 'ieee-p1363' }));
+  }
+  checkPresence() {
+    return this.present ? { ok: true } : { ok: false, reason: 'token serial changed' };
+  }
+  close(): void {}
+}
+
+let dir: string;
+let token: FakeToken;
+let handle: SignerHandler;
+const log: string[] = [];
+const userSpki = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ type: 'spki', format: 'der' }).toString('base64');
+const now = Math.floor(Date.now() / 1000) * 1000;
+const signCert = (id: string, extra: object = {}): SignerRequest =>
+  parseSignerRequest(JSON.stringify({ type: 'sign-cert', id, serial: '7F01', subject: [{ type: 'CN', value: 'Jane' }], emails: [], spki: userSpki, notBefore: now, notAfter: now + 3600_000, ...extra }));
+
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'etoken-signer-unit-'));
+  const [keyFile, certFile] = [join(dir, 'ca.key'), join(dir, 'ca.pem')];
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-384', '-nodes', '-keyout', keyFile, '-out', certFile, '-days', '2', '-subj', '/CN=EC CA'], { stdio: 'pipe' });
+  const ca = parseCaCertificate(readFileSync(certFile));
+  token = new FakeToken(createPrivateKey(readFileSync(keyFile)));
+  handle = createSignerHandler(createCertTemplate(parseConfig('', 'test.conf'), ca), ca, token, (line) => log.push(line));
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('signer request handling', () => {
+  it('answers a certificate signed with ecdsa-with-SHA384', () => {
+    const event = handle(signCert('a'));
+    expect(event).toMatchObject({ type: 'cert', id: 'a', tokenOk: true });
+    const cert = new X509Certificate(Buffer.from((event as Extract<SignerEvent, { type: 'cert' }>).der, 'base64'));
+    expect(cert.serialNumber).toBe('7F01');
+  });
+
+  it('refuses an invariant violation without touching the token', () => {
+    token.gone = true;
+    expect(handle(signCert('b', { notAfter: now + 400 * 86400_000 }))).toMatchObject({ type: 'error', id: 'b', tokenGone: false, reason: expect.stringMatching(/past the CA|MAX_LIFETIME/) });
+    token.gone = false;
+  });
+
+  it('reports a gone token, and a failed check after signing as tokenOk false', () => {
+    token.gone = true;
+    expect(handle(signCert('c'))).toMatchObject({ type: 'error', id: 'c', tokenGone: true });
+    token.gone = false;
+    token.present = false;
+    expect(handle(signCert('d'))).toMatchObject({ type: 'cert', id: 'd', tokenOk: false });
+    expect(handle({ type: 'check', id: 'e' })).toEqual({ type: 'check', id: 'e', ok: false, reason: 'token serial changed' });
+    expect(log.join('\n')).toContain('request d: token check after signing failed');
+    token.present = true;
+    expect(handle({ type: 'check', id: 'f' })).toEqual({ type: 'check', id: 'f', ok: true });
+  });
+});
+
+describe('request lines', () => {
+  it('refuses malformed lines with a reason and, where it can, the id', () => {
+    expect(() => parseSignerRequest('{')).toThrow(/not JSON/);
+    expect(() => parseSignerRequest('{"type":"check"}')).toThrow(/no valid id/);
+    expect(() => parseSignerRequest('{"type":"sign","id":"x"}')).toThrow(/unknown request type/);
+    expect(() => signCert('x', { subject: [{ type: 'CN' }] })).toThrow(expect.objectContaining({ id: 'x', message: 'subject is not a list of RDNs' }));
+    expect(() => signCert('x', { notBefore: 1.5 })).toThrow(/whole milliseconds/);
+    expect(() => signCert('x', { spki: 'a b' })).toThrow(/base64/);
+  });
+
+  it('keeps only the known fields', () => {
+    expect(signCert('x', { extra: 1, subject: [{ type: 'CN', value: 'v', more: 2 }] })).toEqual({
+      type: 'sign-cert', id: 'x', serial: '7F01', subject: [{ type: 'CN', value: 'v' }], emails: [], spki: userSpki, notBefore: now, notAfter: now + 3600_000,
+    });
+  });
+});

@@ -1,0 +1,247 @@
+/**
+ * The signer process against SoftHSM: spawned as root and as causer with an
+ * empty environment and the supervisor's stdio layout, PIN on fd 3.
+ * Needs `npx tsc -b` first (it runs the dist build).
+ */
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { generateKeyPairSync, X509Certificate } from 'node:crypto';
+import { mkdtempSync, chmodSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { randomSerial } from '@etoken-ca/contract/serial';
+import type { SignCertRequest, SignerEvent } from '../../packages/ca-server/src/ipc.js';
+import { createTestToken, openssl, type TestToken } from '../helpers/softhsm.js';
+import { findSystemUser, systemUser, type SystemUser } from '../helpers/users.js';
+
+const SIGNER = resolve(__dirname, '../../packages/ca-server/dist/signer/main.js');
+const POLICY_OIDS = ['1.3.6.1.4.1.99999.1.2.3', '1.2.840.113612.5.2.2.1'];
+const CRL_URL = 'http://ca.example.org/etoken-ca.crl';
+
+function ensureCauser(): SystemUser {
+  if (!findSystemUser('causer')) execFileSync('useradd', ['--system', '--no-create-home', '--shell', '/usr/sbin/nologin', 'causer']);
+  return systemUser('causer');
+}
+
+/** A sysconfig file for `token`, optionally trusting another token's CA certificate. */
+function writeConfig(dir: string, token: TestToken, caCertPath = token.caCertPath): string {
+  const file = join(dir, `etoken-ca-${Math.random().toString(36).slice(2)}.conf`);
+  writeFileSync(
+    file,
+    [
+      `PKCS11_MODULE=${token.modulePath}`,
+      `PKCS11_ENV=SOFTHSM2_CONF=${token.conf}`,
+      `TOKEN_LABEL=${token.label}`,
+      `CA_CERT=${caCertPath}`,
+      `CA_DIR=${dir}/ca`,
+      `SPOOL_DIR=${dir}/spool`,
+      `CA_OIDS=${POLICY_OIDS.join(',')}`,
+      `CRL_URLS=URI:${CRL_URL}`,
+      'MAX_LIFETIME=86400',
+      'BACKDATE=300',
+      '',
+    ].join('\n'),
+    { mode: 0o644 },
+  );
+  return file;
+}
+
+/** The supervisor's side of the signer's pipes. */
+class SignerProcess {
+  readonly child: ChildProcess;
+  readonly stderr: string[] = [];
+  private readonly events: SignerEvent[] = [];
+  private waiting: ((event: SignerEvent) => void) | undefined;
+  readonly exited: Promise<number | null>;
+
+  constructor(configFile: string, user?: SystemUser) {
+    this.child = spawn(process.execPath, [SIGNER, '--config', configFile], {
+      env: {},
+      stdio: ['pipe', 'pipe', 'pipe', 'pipe'],
+      ...(user ? { uid: user.uid, gid: user.gid } : {}),
+    });
+    createInterface({ input: this.child.stdout! }).on('line', (line) => {
+      const event = JSON.parse(line) as SignerEvent;
+      const waiter = this.waiting;
+      this.waiting = undefined;
+      if (waiter) waiter(event);
+      else this.events.push(event);
+    });
+    createInterface({ input: this.child.stderr! }).on('line', (line) => this.stderr.push(line));
+    this.exited = new Promise((done) => this.child.on('exit', (code) => done(code)));
+  }
+
+  next(): Promise<SignerEvent> {
+    const queued = this.events.shift();
+    if (queued) return Promise.resolve(queued);
+    return new Promise((done) => (this.waiting = done));
+  }
+
+  sendPin(pin: string): void {
+    (this.child.stdio[3] as NodeJS.WritableStream).end(`${pin}\n`);
+  }
+
+  send(request: object): void {
+    this.child.stdin!.write(`${JSON.stringify(request)}\n`);
+  }
+
+  async request(request: object): Promise<SignerEvent> {
+    this.send(request);
+    return this.next();
+  }
+
+  async stop(): Promise<number | null> {
+    this.child.stdin!.end();
+    return this.exited;
+  }
+}
+
+const USER_KEYS = {
+  rsa: generateKeyPairSync('rsa', { modulusLength: 2048 }).publicKey,
+  ec: generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey,
+};
+
+function userRequest(keyType: 'rsa' | 'ec', id: string): SignCertRequest {
+  const now = Math.floor(Date.now() / 1000) * 1000;
+  return {
+    type: 'sign-cert',
+    id,
+    serial: randomSerial(),
+    subject: [
+      { type: 'DC', value: 'org' },
+      { type: 'O', value: 'Example' },
+      { type: 'CN', value: 'John Doe' },
+    ],
+    emails: ['jdoe@example.org'],
+    spki: USER_KEYS[keyType].export({ type: 'spki', format: 'der' }).toString('base64'),
+    notBefore: now - 300_000,
+    notAfter: now + 12 * 3600_000,
+  };
+}
+
+async function startReady(configFile: string, token: TestToken, user?: SystemUser): Promise<SignerProcess> {
+  const signer = new SignerProcess(configFile, user);
+  const first = await signer.next();
+  expect(first, signer.stderr.join('\n')).toMatchObject({ type: 'token', token: { label: token.label, serial: token.serial } });
+  signer.sendPin(token.pin);
+  expect(await signer.next()).toEqual({ type: 'ready' });
+  return signer;
+}
+
+describe('signer process on SoftHSM', () => {
+  let dir: string;
+  let causer: SystemUser;
+  let rsaToken: TestToken;
+  let ecToken: TestToken;
+  const tokens: TestToken[] = [];
+
+  beforeAll(() => {
+    causer = ensureCauser();
+    dir = mkdtempSync(join(tmpdir(), 'etoken-signer-test-'));
+    chmodSync(dir, 0o755);
+    rsaToken = createTestToken({ label: 'signer-rsa', keyType: 'rsa', owner: 'causer' });
+    tokens.push(rsaToken);
+    ecToken = createTestToken({ label: 'signer-ec', keyType: 'ec-p256', owner: 'causer' });
+    tokens.push(ecToken);
+  });
+
+  afterAll(() => {
+    for (const token of tokens) token.cleanup();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  function checkWithOpenssl(event: SignerEvent, ca: TestToken, request: SignCertRequest): string {
+    expect(event).toMatchObject({ type: 'cert', id: request.id, tokenOk: true });
+    const der = Buffer.from((event as { der: string }).der, 'base64');
+    const certFile = join(dir, `${request.id}.pem`);
+    writeFileSync(certFile, new X509Certificate(der).toString());
+    expect(openssl(['verify', '-CAfile', ca.caCertPath, certFile]).trim()).toBe(`${certFile}: OK`);
+    const text = openssl(['x509', '-in', certFile, '-noout', '-text']);
+    expect(text).toMatch(/Basic Constraints: critical\s+CA:FALSE/);
+    expect(text).toMatch(/Key Usage: critical/);
+    expect(text).not.toMatch(/Certificate Sign|CRL Sign/);
+    expect(text).toMatch(/Extended Key Usage:\s+TLS Web Client Authentication/);
+    for (const oid of POLICY_OIDS) expect(text).toContain(`Policy: ${oid}`);
+    expect(text).toContain(`URI:${CRL_URL}`);
+    expect(text).toMatch(/Subject Alternative Name:\s+email:jdoe@example.org/);
+    expect(text).toContain('Subject: DC = org, O = Example, CN = John Doe');
+    expect(text).toContain(`Serial Number:`);
+    return text;
+  }
+
+  for (const asUser of [false, true]) {
+    it(`signs RSA-2048 and EC P-256 user certificates as ${asUser ? 'causer' : 'root'}`, async () => {
+      const signer = await startReady(writeConfig(dir, rsaToken), rsaToken, asUser ? causer : undefined);
+      const rsa = userRequest('rsa', `rsa-${asUser}`);
+      const rsaText = checkWithOpenssl(await signer.request(rsa), rsaToken, rsa);
+      expect(rsaText).toContain('Signature Algorithm: sha256WithRSAEncryption');
+      expect(rsaText).toMatch(/Key Usage: critical\s+Digital Signature, Key Encipherment/);
+      const ec = userRequest('ec', `ec-${asUser}`);
+      expect(checkWithOpenssl(await signer.request(ec), rsaToken, ec)).toMatch(/Key Usage: critical\s+Digital Signature\n/);
+      expect(await signer.request({ type: 'check', id: 'c1' })).toEqual({ type: 'check', id: 'c1', ok: true });
+      expect(await signer.stop()).toBe(0);
+      expect(signer.stderr.join('\n')).not.toContain(rsaToken.pin);
+    });
+  }
+
+  it('signs with an EC P-256 CA key', async () => {
+    const signer = await startReady(writeConfig(dir, ecToken), ecToken, causer);
+    const request = userRequest('rsa', 'ec-ca');
+    expect(checkWithOpenssl(await signer.request(request), ecToken, request)).toContain('Signature Algorithm: ecdsa-with-SHA256');
+    expect(await signer.stop()).toBe(0);
+  });
+
+  it('refuses what breaks an invariant and keeps serving', async () => {
+    const signer = await startReady(writeConfig(dir, rsaToken), rsaToken, causer);
+    const tooLong = { ...userRequest('ec', 'too-long'), notAfter: Date.now() + 30 * 86400_000 };
+    expect(await signer.request(tooLong)).toMatchObject({ type: 'error', id: 'too-long', tokenGone: false, reason: expect.stringContaining('MAX_LIFETIME') });
+    const weak = generateKeyPairSync('rsa', { modulusLength: 1024 }).publicKey.export({ type: 'spki', format: 'der' }).toString('base64');
+    expect(await signer.request({ ...userRequest('ec', 'weak'), spki: weak })).toMatchObject({ type: 'error', tokenGone: false, reason: expect.stringContaining('1024 bits') });
+    expect(await signer.request({ type: 'sign-cert', id: 'junk' })).toMatchObject({ type: 'error', id: 'junk', tokenGone: false });
+    const ok = userRequest('ec', 'after-refusals');
+    checkWithOpenssl(await signer.request(ok), rsaToken, ok);
+    expect(await signer.stop()).toBe(0);
+  });
+
+  it('reports a wrong PIN as login-failed with pinIncorrect, and exits', async () => {
+    const signer = new SignerProcess(writeConfig(dir, rsaToken), causer);
+    expect((await signer.next()).type).toBe('token');
+    signer.sendPin('00000000');
+    expect(await signer.next()).toMatchObject({ type: 'login-failed', pinIncorrect: true, pinLocked: false });
+    expect(await signer.exited).not.toBe(0);
+  });
+
+  it('refuses a different token with the same label before reading any PIN', async () => {
+    const impostor = createTestToken({ label: rsaToken.label, keyType: 'rsa', owner: 'causer' });
+    tokens.push(impostor);
+    const signer = new SignerProcess(writeConfig(dir, impostor, rsaToken.caCertPath), causer);
+    const event = await signer.next();
+    expect(event).toMatchObject({ type: 'fatal', tokenGone: false });
+    expect((event as { reason: string }).reason).toMatch(/does not hold the public key of the CA certificate/);
+    expect(await signer.exited).not.toBe(0);
+  });
+
+  it('answers tokenGone once the token is pulled', async () => {
+    const pulled = createTestToken({ label: 'signer-pulled', keyType: 'rsa', owner: 'causer' });
+    tokens.push(pulled);
+    const signer = await startReady(writeConfig(dir, pulled), pulled, causer);
+    const before = userRequest('ec', 'before-pull');
+    checkWithOpenssl(await signer.request(before), pulled, before);
+    pulled.remove();
+    expect(await signer.request(userRequest('ec', 'after-pull'))).toMatchObject({ type: 'error', id: 'after-pull', tokenGone: true });
+    expect(await signer.request({ type: 'check', id: 'c2' })).toMatchObject({ type: 'check', id: 'c2', ok: false });
+    expect(await signer.stop()).toBe(0);
+  });
+
+  it('keeps the per-certificate path short (RSA-2048 CA on SoftHSM)', async () => {
+    const signer = await startReady(writeConfig(dir, rsaToken), rsaToken, causer);
+    const requests = Array.from({ length: 1000 }, (_, i) => userRequest(i % 2 ? 'ec' : 'rsa', `bench-${i}`));
+    const started = process.hrtime.bigint();
+    for (const request of requests) signer.send(request);
+    for (const request of requests) expect(await signer.next()).toMatchObject({ type: 'cert', id: request.id, tokenOk: true });
+    const perCertMs = Number(process.hrtime.bigint() - started) / 1e6 / requests.length;
+    console.log(`signer: ${perCertMs.toFixed(2)} ms per certificate (build + checks + sign + verify + presence check, through the pipes)`);
+    expect(await signer.stop()).toBe(0);
+  });
+});
