@@ -1,0 +1,29 @@
+import { createPublicKey, generateKeyPairSync, X509Certificate } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { matchingCertificate } from './certificate-check.js';
+import { CA_PEM, CERT_OTHER_CA_PEM, CERT_OTHER_KEY_PEM, CERT_PEM } from './testing/fixtures.js';
+
+const ca = new X509Certificate(CA_PEM);
+// The CSR's key as the client has it: re-imported from SPKI DER, not the certificate's own object.
+const csrKey = createPublicKey({ key: new X509Certificate(CERT_PEM).publicKey.export({ type: 'spki', format: 'der' }), format: 'der', type: 'spki' });
+
+describe('matchingCertificate', () => {
+  it("accepts the CA's certificate for the CSR's key", () => {
+    expect(matchingCertificate(CERT_PEM, csrKey, ca)?.serialNumber).toBe('1234');
+  });
+
+  it('refuses a certificate for another key', () => {
+    expect(matchingCertificate(CERT_OTHER_KEY_PEM, csrKey, ca)).toBeNull();
+  });
+
+  it('refuses a certificate from another CA of the same name', () => {
+    expect(matchingCertificate(CERT_OTHER_CA_PEM, csrKey, ca)).toBeNull();
+  });
+
+  it('refuses a key of another type and text that is no certificate', () => {
+    const ecKey = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey;
+    expect(matchingCertificate(CERT_PEM, ecKey, ca)).toBeNull();
+    expect(matchingCertificate('-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n', csrKey, ca)).toBeNull();
+    expect(matchingCertificate('', csrKey, ca)).toBeNull();
+  });
+});

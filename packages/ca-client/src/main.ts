@@ -1,0 +1,73 @@
+/**
+ * etoken-ca-client: wires the real spool, clock, stdin and stdout to the
+ * core, and turns the outcome into stderr and an exit code. Imports only
+ * node built-ins and the contract: it starts once per logon.
+ */
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { configPath, loadConfig } from '@etoken-ca/contract/config';
+import { spoolLayout } from '@etoken-ca/contract/spool';
+import { closeInheritedSockets } from './inherited-sockets.js';
+import { loadCaCertificate } from './ca-certificate.js';
+import { HELP_TEXT, parseCommandLine } from './command-line.js';
+import { ownLockTarget } from './lock-owner.js';
+import { nodeSpool } from './node-spool.js';
+import { errorOutcome, stoppedOutcome, type Outcome } from './outcome.js';
+import { prepareRequest } from './prepare-request.js';
+import { readBoundedInput } from './read-input.js';
+import { requestCertificate } from './request-certificate.js';
+import { startDeadline, STOP_SIGNALS, stopBySignal, stopReason } from './stop-reason.js';
+import { systemClock } from './system-clock.js';
+import { writeFully } from './write-fully.js';
+
+const STDIN = 0;
+const STDOUT = 1;
+const STDERR = 2;
+
+closeInheritedSockets();
+const stop = new AbortController();
+for (const name of STOP_SIGNALS) process.on(name, () => stopBySignal(stop, name));
+
+function packageVersion(): string {
+  const manifest: unknown = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
+  return `etoken-ca-client ${(manifest as { version?: string }).version ?? 'unknown'}\n`;
+}
+
+async function run(args: readonly string[]): Promise<Outcome> {
+  const command = parseCommandLine(args);
+  if (command.kind !== 'run') {
+    writeFully(STDOUT, Buffer.from(command.kind === 'help' ? HELP_TEXT : packageVersion()));
+    return { exit: 0 };
+  }
+  const config = loadConfig(configPath(command.configFile));
+  const caCert = loadCaCertificate(config.caCert);
+  startDeadline(stop, systemClock, config.clientTimeout);
+  const raw = await readBoundedInput(STDIN, config.maxRequestSize, stop.signal);
+  if (!raw) return stoppedOutcome(stopReason(stop.signal), 'request');
+  const request = prepareRequest(raw);
+  return requestCertificate(
+    request,
+    caCert,
+    {
+      spool: nodeSpool(spoolLayout(config.spoolDir)),
+      clock: systemClock,
+      newRequestId: () => randomBytes(16).toString('hex'),
+      lockTarget: ownLockTarget(),
+      printCertificate: (pem) => writeFully(STDOUT, Buffer.from(pem)),
+    },
+    stop.signal,
+  );
+}
+
+function finish(outcome: Outcome): never {
+  if (outcome.message) {
+    try {
+      writeFully(STDERR, Buffer.from(`etoken-ca: ${outcome.message}\n`));
+    } catch {
+      // Nobody is listening any more (MyProxy gave up): the exit code still counts.
+    }
+  }
+  process.exit(outcome.exit);
+}
+
+run(process.argv.slice(2)).catch(errorOutcome).then(finish);
