@@ -4,7 +4,7 @@
  * outcome is recorded in the journal before the client can see it, and a
  * certificate is answered only if the token was stable across its signature.
  */
-import { existsSync, unlinkSync } from 'node:fs';
+import { existsSync, lstatSync, unlinkSync } from 'node:fs';
 import type { Config } from '@etoken-ca/contract/config';
 import type { Outcome } from '@etoken-ca/contract/cadb/database';
 import { onelineDn } from '@etoken-ca/contract/dn';
@@ -31,6 +31,11 @@ export interface SupervisorDeps {
   readonly clientGid: number;
   readonly caNotAfter: number;
   readonly clock?: () => number;
+}
+
+/** The lock is a symlink to a name that does not exist: look at the link itself, never follow it. */
+function lockPresent(path: string): boolean {
+  return lstatSync(path, { throwIfNoEntry: false })?.isSymbolicLink() === true;
 }
 
 function unlinkQuietly(path: string): void {
@@ -106,7 +111,7 @@ export class Supervisor {
 
     for (;;) {
       await this.d.token.whenReady();
-      if (!existsSync(lockFile(layout, id))) {
+      if (!lockPresent(lockFile(layout, id))) {
         this.tracker.drop(id);
         log.info({ event: 'request.abandoned', req: id, subject }, 'client gave up while the token was not ready');
         return;
