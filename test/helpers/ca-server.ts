@@ -4,12 +4,20 @@
  * log collected from stdout. The parser and signer run as caparse/causer.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import type { Writable } from 'node:stream';
 import type { TestToken } from './softhsm.js';
 
-export const REPO = resolve(import.meta.dirname, '../..');
+/** The repository root: found by walking up, so this also works when bundled (the demo). */
+function findRepo(from: string): string {
+  for (let dir = from; dir !== dirname(dir); dir = dirname(dir)) {
+    if (existsSync(join(dir, 'packages/ca-server/package.json'))) return dir;
+  }
+  throw new Error(`no etoken-ca repository above ${from}`);
+}
+
+export const REPO = findRepo(import.meta.dirname);
 export const SERVER_BIN = join(REPO, 'packages/ca-server/bin/etoken-ca-server.js');
 export const CLIENT_BIN = join(REPO, 'node_modules/.bin/etoken-ca-client');
 export const REVOKE_BIN = join(REPO, 'packages/revoke-cert/bin/revoke-cert.js');
@@ -136,6 +144,8 @@ export async function startServer(fixture: ServerFixture, pin: string, waitReady
     env: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
   });
   const pinPipe = child.stdio[3] as Writable;
+  // The server closes its end once it has read the PIN; that reset is expected.
+  pinPipe.on('error', () => undefined);
   pinPipe.end(`${pin}\n`);
   const server = new RunningServer(fixture, child);
   if (waitReady) await server.waitFor('pin.accepted');
