@@ -4,11 +4,16 @@ import { EtokenError, ExitCode } from '@etoken-ca/contract/exit-codes';
 export interface ServerArgs {
   readonly config?: string;
   readonly pinFd?: number;
+  readonly usbEventsFrom?: string;
+  readonly check: boolean;
   readonly help: boolean;
   readonly version: boolean;
 }
 
-export const USAGE = `Usage: etoken-ca-server [--config FILE] [--pin-fd N]
+export const USAGE = `Usage: etoken-ca-server [--config FILE] [--pin-fd N] [--usb-events-from FIFO]
+       etoken-ca-server --check [--config FILE]
+       etoken-ca-server install|uninstall [--prefix DIR] [--dry-run]
+       etoken-ca-server import-openssl-ca DIR [--config FILE]
        etoken-ca-server --help | --version
 
 Runs the etoken-ca certificate authority for MyProxy: watches the request
@@ -16,13 +21,29 @@ spool, has a request parser (PARSER_USER) turn requests into plain fields and a
 signer (CA_USER) sign certificates with the CA key on the PKCS#11 token, and
 records every certificate in the CA database before it is answered. Runs as
 root, normally from systemd (etoken-ca.service). Audit log: JSON on stdout.
+The token PIN is typed on the console PIN_TTY (a Linux virtual console), and
+asked again there whenever the token has been removed and put back.
 
 Options:
   --config FILE  configuration (default: $ETOKEN_CA_CONFIG, else /etc/sysconfig/etoken-ca)
   --pin-fd N     read the token PIN from descriptor N instead of the console;
-                 only with ALLOW_PIN_FD=yes in the configuration (logged as a warning)
+                 only with ALLOW_PIN_FD=yes in the configuration (logged as a warning);
+                 a rejected PIN is then not asked again
+  --usb-events-from FIFO
+                 test and diagnostic port: also take USB hotplug events of the
+                 token as lines "attach"/"detach" from FIFO, which must be a
+                 FIFO owned by root and writable by nobody else (logged as a warning)
+  --check        run the self-audit (config, file owners and modes, spool, token
+                 and CA key, CA certificate, last CRL) and exit: 0 passed, 78
+                 configuration or file problems, 69 token problems; no PIN, no
+                 writes. The server runs the same audit at every start.
   --help         this text
   --version      the version
+
+Subcommands (see their --help):
+  install, uninstall   put the programs, unit and directories in place, or
+                       take the programs and unit away (never the CA database)
+  import-openssl-ca    take an existing openssl ca directory into the CA database
 
 Signals: SIGTERM/SIGINT stop after the requests in flight; SIGUSR1 processes the
 revocation queue.
@@ -32,6 +53,8 @@ Exit codes: 0 stopped cleanly, 64 usage, 69 token or service unavailable,
 export function parseServerArgs(argv: readonly string[]): ServerArgs {
   let config: string | undefined;
   let pinFd: number | undefined;
+  let usbEventsFrom: string | undefined;
+  let check = false;
   let help = false;
   let version = false;
   for (let i = 0; i < argv.length; i++) {
@@ -43,13 +66,15 @@ export function parseServerArgs(argv: readonly string[]): ServerArgs {
     };
     if (arg === '--help' || arg === '-h') help = true;
     else if (arg === '--version') version = true;
+    else if (arg === '--check') check = true;
     else if (arg === '--config') config = value();
     else if (arg.startsWith('--config=')) config = arg.slice(9);
     else if (arg === '--pin-fd') {
       const v = value();
       if (!/^\d{1,4}$/.test(v) || Number(v) < 3) throw new EtokenError(ExitCode.usage, '--pin-fd needs a descriptor number >= 3');
       pinFd = Number(v);
-    } else throw new EtokenError(ExitCode.usage, `unknown argument ${arg} (see --help)`);
+    } else if (arg === '--usb-events-from') usbEventsFrom = value();
+    else throw new EtokenError(ExitCode.usage, `unknown argument ${arg} (see --help)`);
   }
-  return { config, pinFd, help, version };
+  return { config, pinFd, usbEventsFrom, check, help, version };
 }
