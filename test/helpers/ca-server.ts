@@ -53,6 +53,8 @@ export function makeServerFixture(token: TestToken, extra: Record<string, string
     SPOOL_DIR: spoolDir,
     ALLOW_PIN_FD: 'yes',
     PID_FILE: join(dir, 'etoken-ca.pid'),
+    REVOKE_QUEUE_DIR: join(caDir, 'revoke-queue'),
+    CRL_DIR: join(dir, 'crl'),
     CLIENT_TIMEOUT: '30',
     ...extra,
   };

@@ -17,9 +17,19 @@ import { findSystemUser, giveTo, isRoot, systemUser } from './users.js';
 export const MYPROXY_SERVER = '/usr/sbin/myproxy-server';
 export const MYPROXY_LOGON = '/usr/bin/myproxy-logon';
 
+/** myproxy-server's own CA (certificate_issuer_cert and _key): a file key, usernames mapped to DNs by a grid-mapfile. */
+export interface BuiltInCa {
+  readonly certPath: string;
+  /** Unencrypted PEM key; handed to user myproxy. */
+  readonly keyPath: string;
+  /** `"DN" username` lines: the built-in CA issues for the DN mapped to the logon username. */
+  readonly mapfilePath: string;
+}
+
 export interface MyProxyOptions {
-  /** Absolute path of the certificate_issuer_program; must be executable by user myproxy. */
-  readonly calloutPath: string;
+  /** Absolute path of the certificate_issuer_program; must be executable by user myproxy. Exactly one of this and builtInCa. */
+  readonly calloutPath?: string;
+  readonly builtInCa?: BuiltInCa;
   /** Added to the server's minimal environment (PATH, X509_*: not overridable), so the callout inherits it (e.g. ETOKEN_CA_CONFIG). */
   readonly env?: Readonly<Record<string, string>>;
   /** request_timeout in seconds. */
@@ -140,13 +150,26 @@ function canConnect(port: number): Promise<boolean> {
   });
 }
 
-function serverConfig(opts: MyProxyOptions): string {
+function issuerConfig(opts: MyProxyOptions, runDir: string): string[] {
+  if (opts.builtInCa) {
+    const ca = opts.builtInCa;
+    return [
+      `certificate_issuer_cert ${ca.certPath}`,
+      `certificate_issuer_key ${ca.keyPath}`,
+      `certificate_mapfile ${ca.mapfilePath}`,
+      `certificate_serialfile ${join(runDir, 'serial')}`,
+    ];
+  }
+  return [`certificate_issuer_program ${opts.calloutPath}`];
+}
+
+function serverConfig(opts: MyProxyOptions, runDir: string): string {
   // Comments stay on their own lines: on a policy line extra words become DN patterns.
   const lines = [
     'authorized_retrievers "*"',
     `trusted_retrievers "${CLIENT_DN}"`,
     'allow_self_authorization true',
-    `certificate_issuer_program ${opts.calloutPath}`,
+    ...issuerConfig(opts, runDir),
   ];
   if (opts.requestTimeout !== undefined) lines.push(`request_timeout ${opts.requestTimeout}`);
   if (opts.maxCertLifetime !== undefined) lines.push(`max_cert_lifetime ${opts.maxCertLifetime}`);
@@ -176,7 +199,8 @@ function firstCertificate(text: string): string | null {
 }
 
 export async function startMyProxy(opts: MyProxyOptions): Promise<MyProxyServer> {
-  if (!isAbsolute(opts.calloutPath)) throw new Error(`calloutPath must be absolute: ${opts.calloutPath}`);
+  if ((opts.calloutPath === undefined) === (opts.builtInCa === undefined)) throw new Error('give exactly one of calloutPath and builtInCa');
+  if (opts.calloutPath !== undefined && !isAbsolute(opts.calloutPath)) throw new Error(`calloutPath must be absolute: ${opts.calloutPath}`);
   const myproxy = systemUser('myproxy');
   const dir = mkdtempSync('/tmp/etoken-myproxy-');
   chmodSync(dir, 0o755);
@@ -194,7 +218,8 @@ export async function startMyProxy(opts: MyProxyOptions): Promise<MyProxyServer>
     }
     mkdirSync(logonDir, { mode: 0o700 });
     const configFile = join(dir, 'myproxy-server.config');
-    writeFileSync(configFile, serverConfig(opts), { mode: 0o644 });
+    if (opts.builtInCa) giveTo(opts.builtInCa.keyPath, myproxy, 0o600);
+    writeFileSync(configFile, serverConfig(opts, runDir), { mode: 0o644 });
     const pidFile = join(runDir, 'myproxy-server.pid');
     const env = {
       ...opts.env,

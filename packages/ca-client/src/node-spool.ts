@@ -1,5 +1,6 @@
 /** The spool as node:fs sees it, from the client's side (user myproxy, group CLIENT_GROUP). */
 import { closeSync, constants, fstatSync, openSync, readSync, symlinkSync, unlinkSync, watch } from 'node:fs';
+import { faultPoint } from '@etoken-ca/contract/fault-point';
 import { answerFile, lockFile, parseAnswer, requestFile, type Answer, type SpoolLayout } from '@etoken-ca/contract/spool';
 import type { SpoolPort } from './ports.js';
 import { spoolFailure } from './spool-errors.js';
@@ -30,6 +31,7 @@ export function nodeSpool(layout: SpoolLayout): SpoolPort {
       } finally {
         closeSync(fd);
       }
+      faultPoint('client.after-request-written');
     },
 
     publishLock(id, target) {
@@ -38,6 +40,7 @@ export function nodeSpool(layout: SpoolLayout): SpoolPort {
       } catch (e) {
         throw spoolFailure(errorCode(e), layout.incoming);
       }
+      faultPoint('client.after-lock-published');
     },
 
     watchAnswers(onChange, onBroken) {
@@ -56,7 +59,9 @@ export function nodeSpool(layout: SpoolLayout): SpoolPort {
     },
 
     readAnswer(id) {
-      return readAnswerFile(answerFile(layout, id));
+      const answer = readAnswerFile(answerFile(layout, id));
+      faultPoint(answer ? 'client.after-answer-read' : 'client.while-waiting');
+      return answer;
     },
 
     removeLock(id) {

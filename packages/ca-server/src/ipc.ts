@@ -54,7 +54,19 @@ export interface CheckRequest {
   readonly id: string;
 }
 
-export type SignerRequest = SignCertRequest | CheckRequest;
+/**
+ * supervisor -> signer: a TBSCertList to sign, built by the supervisor from
+ * the database (it keeps every revoked entry's DER); the signer checks it is
+ * a CRL of this CA and answers only the signature.
+ */
+export interface SignCrlRequest {
+  readonly type: 'sign-crl';
+  readonly id: string;
+  /** TBSCertList DER, base64. */
+  readonly tbs: string;
+}
+
+export type SignerRequest = SignCertRequest | SignCrlRequest | CheckRequest;
 
 /** Token facts shown before the PIN is asked (readable without login). */
 export interface TokenInfo {
@@ -78,6 +90,8 @@ export type SignerEvent =
   | { readonly type: 'fatal'; readonly reason: string; readonly tokenGone: boolean }
   /** `tokenOk`: the check right after signing passed (same serial, session still logged in). */
   | { readonly type: 'cert'; readonly id: string; readonly der: string; readonly tokenOk: boolean }
+  /** The signature over a SignCrlRequest's TBSCertList, already verified with the CA public key. */
+  | { readonly type: 'crl'; readonly id: string; readonly signature: string; readonly tokenOk: boolean }
   | { readonly type: 'check'; readonly id: string; readonly ok: boolean; readonly reason?: string }
   /** This one request failed; `tokenGone` when the token error means it is gone. */
   | { readonly type: 'error'; readonly id: string; readonly reason: string; readonly tokenGone: boolean };

@@ -8,17 +8,26 @@ import { X509Certificate } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { configPath, loadConfig, type Config } from '@etoken-ca/contract/config';
 import { EtokenError, ExitCode } from '@etoken-ca/contract/exit-codes';
+import { AlertMonitor } from './alerts/alert-monitor.js';
+import { diskUsage } from './alerts/disk-usage.js';
 import { parseServerArgs, USAGE } from './args.js';
+import { auditConfig } from './audit/startup-audit.js';
+import { runInstallCommand } from './install/command.js';
 import { createLogger } from './log.js';
+import { notifierFromConfig } from './notify/notifier.js';
+import { openConsolePinSource } from './pin/open-console.js';
 import { FdPinSource, readPinFd } from './pin-fd.js';
+import { runImportCommand } from './migrate/import-command.js';
 import { lockOwnerAlive, lookupGroup, lookupUser, type Account } from './proc.js';
 import { installSignals } from './signals.js';
+import { openRevocation } from './revocation/open-revocation.js';
 import { prepareSpool } from './spool/spool-dirs.js';
 import { SpoolSweeper } from './spool/sweeper.js';
 import { SpoolWatcher } from './spool/watcher.js';
 import { CaStore, writeFileAtomic } from './store/ca-store.js';
 import { Supervisor } from './supervisor.js';
-import { TokenManager, type PinSource } from './token-manager.js';
+import { TokenManager, type AuditLog, type PinSource } from './token-manager.js';
+import { openHotplug } from './usb/open-hotplug.js';
 import { ParserClient } from './workers/parser-client.js';
 
 const VERSION = '0.1.0';
@@ -39,10 +48,9 @@ function caNotAfter(config: Config): number {
   }
 }
 
-function pinSource(config: Config, pinFd: number | undefined, warn: (msg: string) => void): PinSource {
-  if (pinFd === undefined) {
-    throw new EtokenError(ExitCode.usage, 'no PIN source: give --pin-fd N (with ALLOW_PIN_FD=yes)');
-  }
+function pinSource(config: Config, pinFd: number | undefined, log: AuditLog): PinSource {
+  if (pinFd === undefined) return openConsolePinSource(config, log);
+  const warn = (msg: string): void => log.warn({ event: 'pin.non-console' }, msg);
   if (!config.allowPinFd) throw new EtokenError(ExitCode.usage, `--pin-fd is refused: ${config.file} has ALLOW_PIN_FD=no`);
   let pin: Buffer;
   try {
@@ -54,12 +62,16 @@ function pinSource(config: Config, pinFd: number | undefined, warn: (msg: string
 }
 
 async function run(argv: readonly string[]): Promise<void> {
+  if (argv[0] === 'install' || argv[0] === 'uninstall') return runInstallCommand(argv);
+  if (argv[0] === 'import-openssl-ca') return runImportCommand(argv.slice(1));
   const args = parseServerArgs(argv);
   if (args.help) return void process.stdout.write(`${USAGE}\n`);
   if (args.version) return void process.stdout.write(`etoken-ca-server ${VERSION}\n`);
   const config = loadConfig(configPath(args.config));
   const log = createLogger(config.logLevel);
   if (process.getuid?.() !== 0) throw new EtokenError(ExitCode.noPermission, 'etoken-ca-server must run as root');
+  await auditConfig(config, args.check ? 'check' : 'start', log);
+  if (args.check) return;
 
   const signerAccount = account(config.caUser, 'CA_USER', config.file);
   const parserAccount = account(config.parserUser, 'PARSER_USER', config.file);
@@ -69,7 +81,10 @@ async function run(argv: readonly string[]): Promise<void> {
   const clientGid = lookupGroup(config.clientGroup);
   if (clientGid === null) throw new EtokenError(ExitCode.config, `${config.file}: CLIENT_GROUP: no such group "${config.clientGroup}"`);
   const notAfter = caNotAfter(config);
-  const pins = pinSource(config, args.pinFd, (msg) => log.warn({ event: 'pin.non-console' }, msg));
+  const hookAccount = account(config.hookUser, 'HOOK_USER', config.file);
+  const notifier = notifierFromConfig(config, hookAccount, log);
+  const pins = pinSource(config, args.pinFd, log);
+  const alerts = new AlertMonitor({ config, caNotAfter: notAfter, clock: Date.now, diskUsage, log, notify: (event, details) => void notifier.notify(event, details) });
 
   const store = new CaStore(config.caDir);
   log.info({ event: 'db.loaded', ...store.startup }, `CA database loaded: ${store.startup.certificates} certificates`);
@@ -87,8 +102,17 @@ async function run(argv: readonly string[]): Promise<void> {
     pollMs: config.tokenPollInterval * 1000,
     pinSource: pins,
     log,
+    notify: (event, details) => void notifier.notify(event, details),
   });
-  const supervisor = new Supervisor({ config, layout, store, parser, token, log, clientGid, caNotAfter: notAfter });
+  const hotplug = await openHotplug({
+    device: config.usbDevice,
+    eventsFrom: args.usbEventsFrom,
+    info: (m) => log.info({ event: 'usb.none' }, m),
+    warn: (m) => log.warn({ event: 'usb.events' }, m),
+  });
+  hotplug.onAttach(() => token.hotplug('attach'));
+  hotplug.onDetach(() => token.hotplug('detach'));
+  const supervisor = new Supervisor({ config, layout, store, parser, token, log: alerts.watch(log), clientGid, caNotAfter: notAfter });
   const sweeper = new SpoolSweeper(layout, (config.clientTimeout + 10) * 1000, {
     ownerAlive: lockOwnerAlive,
     inFlight: (id) => supervisor.isInFlight(id),
@@ -102,18 +126,22 @@ async function run(argv: readonly string[]): Promise<void> {
     onRescan: (names) => sweeper.sweep(names),
     onProblem: (message) => log.warn({ event: 'spool.watch' }, message),
   });
+  const revocation = openRevocation({ config, store, token, log, hookAccount, notify: (event, details) => void notifier.notify(event, details) });
 
   let stopping = false;
   installSignals({
-    revocationNudge: () => log.info({ event: 'signal.usr1' }, 'SIGUSR1 received'),
+    revocationNudge: () => revocation.nudge('SIGUSR1'),
     stop: (signal) => {
       if (stopping) return;
       stopping = true;
       log.info({ event: 'server.stopping', signal, inFlight: supervisor.inFlight }, 'stopping');
       watcher.stop();
+      revocation.stop();
       const deadline = Date.now() + config.signerTimeout * 1000;
       const finish = (): void => {
-        if (supervisor.inFlight > 0 && Date.now() < deadline) return void setTimeout(finish, 50);
+        if ((supervisor.inFlight > 0 || revocation.busy) && Date.now() < deadline) return void setTimeout(finish, 50);
+        hotplug.close();
+        alerts.stop();
         token.stop();
         parser.stop();
         store.close();
@@ -132,6 +160,8 @@ async function run(argv: readonly string[]): Promise<void> {
   parser.start();
   token.start();
   watcher.start();
+  revocation.start();
+  alerts.start();
   writeFileAtomic(config.pidFile, `${process.pid}\n`);
   log.info({ event: 'server.started', pid: process.pid, spool: config.spoolDir, caDir: config.caDir }, 'etoken-ca-server started');
 }

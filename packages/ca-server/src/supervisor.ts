@@ -9,8 +9,10 @@ import type { Config } from '@etoken-ca/contract/config';
 import type { Outcome } from '@etoken-ca/contract/cadb/database';
 import { onelineDn } from '@etoken-ca/contract/dn';
 import { ExitCode } from '@etoken-ca/contract/exit-codes';
+import { faultPoint } from '@etoken-ca/contract/fault-point';
 import { randomSerial } from '@etoken-ca/contract/serial';
 import { answerFile, lockFile, requestFile, type Answer, type SpoolLayout } from '@etoken-ca/contract/spool';
+import { decideActiveLimit } from './core/active-limit.js';
 import { checkPolicy } from './core/policy.js';
 import { RequestTracker } from './core/request-state.js';
 import { computeValidity } from './core/validity.js';
@@ -18,7 +20,7 @@ import { lockOwnerAlive } from './proc.js';
 import { writeAnswer } from './spool/answers.js';
 import { readSpoolEntry } from './spool/entry.js';
 import { derToPem, type CaStore } from './store/ca-store.js';
-import type { AuditLog, TokenManager } from './token-manager.js';
+import type { AuditLog, SignOutcome, TokenManager } from './token-manager.js';
 import type { ParserClient } from './workers/parser-client.js';
 
 export interface SupervisorDeps {
@@ -48,6 +50,8 @@ function unlinkQuietly(path: string): void {
 
 export class Supervisor {
   private readonly tracker = new RequestTracker();
+  /** Requests per subject between their reserve record and their outcome, for MAX_ACTIVE_CERTS. */
+  private readonly signingFor = new Map<string, number>();
   private readonly clock: () => number;
 
   constructor(private readonly d: SupervisorDeps) {
@@ -97,16 +101,15 @@ export class Supervisor {
       return;
     }
     log.info({ event: 'request.received', req: id, uid: entry.uid, bytes: entry.bytes.length }, 'request received');
+    faultPoint('server.after-received');
 
     const parsed = await this.d.parser.parse(id, entry.bytes);
+    faultPoint('server.after-parse');
     if (!parsed.ok) return this.refuse(id, parsed.exit, parsed.reason);
     const fields = parsed.fields;
     const subject = onelineDn(fields.subject);
     const policyProblem = checkPolicy(fields, config);
     if (policyProblem) return this.refuse(id, ExitCode.dataError, policyProblem, subject);
-    if (config.maxActiveCerts > 0 && store.db.activeFor(subject, this.clock()).length >= config.maxActiveCerts) {
-      return this.refuse(id, ExitCode.dataError, `subject already has ${config.maxActiveCerts} valid certificate(s)`, subject);
-    }
     this.tracker.advance(id, 'validated');
 
     for (;;) {
@@ -128,17 +131,33 @@ export class Supervisor {
       } catch (e) {
         return this.refuse(id, ExitCode.dataError, (e as Error).message, subject);
       }
+      // Checked right before the reserve record, with no await in between: two requests of one subject cannot both pass.
+      const limit = decideActiveLimit({
+        max: config.maxActiveCerts,
+        revokeOnReplace: config.revokeOnReplace,
+        active: config.maxActiveCerts > 0 ? store.db.activeFor(subject, this.clock()).map((e) => e.serial) : [],
+        inFlight: this.signingFor.get(subject) ?? 0,
+      });
+      if (limit.kind === 'refuse') return this.refuse(id, limit.exit, limit.reason, subject);
       const serial = this.freshSerial();
       store.append({ t: 'reserve', req: id, serial, subject, notAfter: validity.notAfter, at: this.clock() });
-      const outcome = await this.d.token.sign({
-        type: 'sign-cert',
-        id,
-        serial,
-        subject: fields.subject,
-        emails: fields.emails,
-        spki: fields.spki,
-        ...validity,
-      });
+      faultPoint('server.after-reserve');
+      this.signingFor.set(subject, (this.signingFor.get(subject) ?? 0) + 1);
+      let outcome: SignOutcome;
+      try {
+        outcome = await this.d.token.sign({
+          type: 'sign-cert',
+          id,
+          serial,
+          subject: fields.subject,
+          emails: fields.emails,
+          spki: fields.spki,
+          ...validity,
+        });
+      } finally {
+        this.doneSigning(subject);
+      }
+      faultPoint('server.after-signer-returned');
       const { result } = outcome;
       if (!outcome.sent) {
         store.append({ t: 'release', serial, at: this.clock() });
@@ -150,16 +169,24 @@ export class Supervisor {
       if (result.type === 'cert' && outcome.stable) {
         this.tracker.advance(id, 'signed');
         const cert = store.append({ t: 'issue', req: id, serial, der: result.der, at: this.clock() });
+        // Superseded in the same flush as their replacement; index.txt catches up on the CRL path.
+        const superseded = limit.supersede.filter((old) => store.append({ t: 'revoke', serial: old, reason: 'superseded', at: this.clock(), by: 'REVOKE_ON_REPLACE' }));
+        faultPoint('server.after-issue-appended');
         await store.commit();
+        faultPoint('server.after-flush');
         store.recordIssued(cert!, result.der);
         this.tracker.advance(id, 'recorded');
         this.answer(id, { status: 'issued', serial, pem: derToPem(Buffer.from(result.der, 'base64')) });
+        faultPoint('server.after-answer-written');
         store.append({ t: 'answer', req: id, at: this.clock() });
         this.tracker.advance(id, 'answered');
         log.info(
           { event: 'cert.issued', req: id, serial, subject, notBefore: new Date(validity.notBefore).toISOString(), notAfter: new Date(validity.notAfter).toISOString() },
           'certificate issued',
         );
+        for (const old of superseded) {
+          log.info({ event: 'cert.revoked', serial: old, subject, reason: 'superseded', by: 'REVOKE_ON_REPLACE', req: id, replacement: serial }, `certificate ${old} superseded by ${serial}`);
+        }
         return;
       }
       // Signed, or maybe signed, while the token changed: revoked at once, never returned.
@@ -179,6 +206,12 @@ export class Supervisor {
     this.tracker.advance(id, 'refused');
     this.d.log.warn({ event: 'cert.refused', req: id, subject, reason }, `request refused: ${reason}`);
     this.answer(id, { status: 'refused', exit, reason });
+  }
+
+  private doneSigning(subject: string): void {
+    const left = (this.signingFor.get(subject) ?? 1) - 1;
+    if (left > 0) this.signingFor.set(subject, left);
+    else this.signingFor.delete(subject);
   }
 
   private freshSerial(): string {

@@ -5,13 +5,18 @@
  * counts a token epoch bumped by every hotplug event and every failed check.
  * A signature is usable only if the epoch is the same after it as before.
  */
-import type { SignCertRequest, TokenInfo } from './ipc.js';
+import type { SignCertRequest, SignCrlRequest, TokenInfo } from './ipc.js';
 import type { WorkerSpec } from './workers/line-worker.js';
 import { SignerClient, type SignResult } from './workers/signer-client.js';
 
 export interface PinSource {
-  /** Asks for the PIN of this token; null when none can be had now. Never called again automatically after a rejection unless the source is interactive. */
-  ask(token: TokenInfo, previousRejected: boolean): Promise<Buffer | null>;
+  /**
+   * Asks for the PIN of this token; null when none can be had now. Never called again automatically after a
+   * rejection unless the source is interactive. `cancelled` fires when the token went away meanwhile.
+   */
+  ask(token: TokenInfo, previousRejected: boolean, cancelled: AbortSignal): Promise<Buffer | null>;
+  /** The token accepted the PIN last given (a real login): an interactive source tells its operator. */
+  accepted?(token: TokenInfo): void;
 }
 
 export type TokenState = 'starting' | 'waiting-pin' | 'ready' | 'absent' | 'no-pin' | 'stopped';
@@ -51,6 +56,7 @@ export class TokenManager {
   private pollTimer: NodeJS.Timeout | null = null;
   private retryTimer: NodeJS.Timeout | null = null;
   private lastProblem = '';
+  private pinRequest: AbortController | null = null;
 
   constructor(private readonly opts: TokenManagerOptions) {}
 
@@ -86,7 +92,16 @@ export class TokenManager {
     return new Promise((resolve) => this.waiters.push(resolve));
   }
 
-  async sign(request: SignCertRequest): Promise<SignOutcome> {
+  sign(request: SignCertRequest): Promise<SignOutcome> {
+    return this.signOnToken(request);
+  }
+
+  /** A CRL: published only when `stable`, like a certificate is answered only then. */
+  signCrl(request: SignCrlRequest): Promise<SignOutcome> {
+    return this.signOnToken(request);
+  }
+
+  private async signOnToken(request: SignCertRequest | SignCrlRequest): Promise<SignOutcome> {
     const before = this.epochValue;
     const signer = this.signer;
     if (!signer || this.stateValue !== 'ready') {
@@ -94,7 +109,7 @@ export class TokenManager {
     }
     const result = await signer.request(request);
     if (result.type === 'error' && result.tokenGone) this.gone('token failed during a signature');
-    const stable = result.type === 'cert' && result.tokenOk && this.epochValue === before;
+    const stable = (result.type === 'cert' || result.type === 'crl') && result.tokenOk && this.epochValue === before;
     return { result, sent: true, stable };
   }
 
@@ -103,7 +118,10 @@ export class TokenManager {
     this.epochValue++;
     this.opts.log.info({ event: `usb.${kind}`, epoch: this.epochValue }, `USB ${kind} event for the token device`);
     if (this.stateValue === 'ready') void this.check();
-    else if (this.stateValue === 'absent' && kind === 'attach') this.retryNow();
+    // A signer waiting for the PIN cannot notice a removal: restart it, which also cancels the prompt.
+    else if (this.stateValue === 'waiting-pin' && kind === 'detach') this.signer?.kill();
+    // 'no-pin' too: a token put back (e.g. after unlocking it elsewhere) is worth asking about again.
+    else if ((this.stateValue === 'absent' || this.stateValue === 'no-pin') && kind === 'attach') this.retryNow();
   }
 
   /** One presence check; a failure counts as removal. */
@@ -118,6 +136,7 @@ export class TokenManager {
 
   stop(): void {
     this.stateValue = 'stopped';
+    this.pinRequest?.abort();
     this.clearTimers();
     this.wipePin();
     this.signer?.stop();
@@ -135,7 +154,10 @@ export class TokenManager {
     this.lastProblem = '';
     if (!this.pin) {
       this.stateValue = 'waiting-pin';
-      const pin = await this.opts.pinSource.ask(token, this.rejected);
+      const request = new AbortController();
+      this.pinRequest = request;
+      const pin = await this.opts.pinSource.ask(token, this.rejected, request.signal);
+      if (this.pinRequest === request) this.pinRequest = null;
       if (signer !== this.signer || this.stateValue !== 'waiting-pin') {
         pin?.fill(0);
         return;
@@ -156,6 +178,7 @@ export class TokenManager {
     this.stateValue = 'ready';
     this.rejected = false;
     this.opts.log.info({ event: 'pin.accepted', tokenSerial: this.token?.serial }, 'token logged in: ready to sign');
+    if (this.token) this.opts.pinSource.accepted?.(this.token);
     for (const w of this.waiters.splice(0)) w();
     this.pollTimer = setInterval(() => void this.check(), this.opts.pollMs);
     this.pollTimer.unref();
@@ -193,6 +216,7 @@ export class TokenManager {
   private onExit(signer: SignerClient, code: number | null, signal: NodeJS.Signals | null): void {
     if (signer !== this.signer) return;
     this.signer = null;
+    this.pinRequest?.abort();
     this.epochValue++;
     this.clearTimers();
     if (this.stateValue === 'stopped' || this.stateValue === 'no-pin') return;

@@ -51,6 +51,7 @@ export interface Config {
   readonly ecCurves: readonly string[];
   readonly minCsrHash: string;
   readonly maxActiveCerts: number;
+  readonly revokeOnReplace: boolean;
   readonly signerTimeout: number;
   readonly pidFile: string;
   readonly logLevel: string;
@@ -69,6 +70,12 @@ export interface Config {
   readonly notifyFrom: string;
   readonly smtpUrl: string;
   readonly smtpCredentialsFile: string;
+  /** Alert when the CA certificate expires within this many days (0: never). */
+  readonly caExpiryWarnDays: number;
+  /** Alert when more certificates than this are issued within an hour (0: never). */
+  readonly issuanceAlertPerHour: number;
+  /** Alert when the spool's or the CA directory's filesystem is fuller than this, in percent of blocks or inodes. */
+  readonly diskAlertPercent: number;
 }
 
 type Parser<T> = (raw: string) => T;
@@ -188,6 +195,7 @@ const SCHEMA: Readonly<Record<string, KeySpec<keyof Config>>> = {
   EC_CURVES: spec('ecCurves', curves, 'P-256,P-384'),
   MIN_CSR_HASH: spec('minCsrHash', hashName, 'sha256'),
   MAX_ACTIVE_CERTS: spec('maxActiveCerts', int(0, 1000000), '0'),
+  REVOKE_ON_REPLACE: spec('revokeOnReplace', bool, 'no'),
   SIGNER_TIMEOUT: spec('signerTimeout', int(1, 600), '10'),
   PID_FILE: spec('pidFile', path, '/run/etoken-ca.pid'),
   LOG_LEVEL: spec('logLevel', logLevel, 'info'),
@@ -206,6 +214,9 @@ const SCHEMA: Readonly<Record<string, KeySpec<keyof Config>>> = {
   NOTIFY_FROM: spec('notifyFrom', str, 'etoken-ca@localhost'),
   SMTP_URL: spec('smtpUrl', smtpUrl, 'smtp://localhost:25'),
   SMTP_CREDENTIALS_FILE: spec('smtpCredentialsFile', optionalPath, ''),
+  CA_EXPIRY_WARN_DAYS: spec('caExpiryWarnDays', int(0, 3650), '30'),
+  ISSUANCE_ALERT_PER_HOUR: spec('issuanceAlertPerHour', int(0, 1000000), '500'),
+  DISK_ALERT_PERCENT: spec('diskAlertPercent', int(1, 100), '90'),
 };
 
 export const CONFIG_KEYS: readonly string[] = Object.keys(SCHEMA);

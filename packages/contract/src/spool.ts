@@ -12,6 +12,7 @@
  *       <id>.answer           one JSON line (see Answer), renamed into place
  */
 import { join } from 'node:path';
+import { parseJsonObject } from './json-object.js';
 
 export interface SpoolLayout {
   readonly root: string;
@@ -78,14 +79,8 @@ export function formatAnswer(answer: Answer): string {
 
 /** Parses an answer file; the client trusts the server, but not a half-read or foreign file. */
 export function parseAnswer(text: string): Answer | null {
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    return null;
-  }
-  if (!value || typeof value !== 'object') return null;
-  const a = value as Record<string, unknown>;
+  const a = parseJsonObject(text);
+  if (!a) return null;
   if (a.status === 'issued' && typeof a.pem === 'string' && typeof a.serial === 'string') {
     return { status: 'issued', serial: a.serial, pem: a.pem };
   }

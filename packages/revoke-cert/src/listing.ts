@@ -7,6 +7,8 @@ export interface ListedCert {
   readonly serial: string;
   readonly subject: string;
   readonly state: CertState;
+  /** From newcerts/<SERIAL>.pem; null when that file is missing or unreadable. */
+  readonly notBefore: string | null;
   readonly notAfter: string;
   readonly revokedAt: string | null;
   readonly reason: string | null;
@@ -18,11 +20,15 @@ export function stateOf(e: CertEntry, now: number): CertState {
   return e.notAfter <= now ? 'expired' : 'valid';
 }
 
-export function listEntry(e: CertEntry, now: number): ListedCert {
+/** The notBefore of a certificate (ISO 8601), or null when it is not known. */
+export type NotBeforeLookup = (serial: string) => string | null;
+
+export function listEntry(e: CertEntry, now: number, notBefore: NotBeforeLookup): ListedCert {
   return {
     serial: e.serial,
     subject: e.subject,
     state: stateOf(e, now),
+    notBefore: notBefore(e.serial),
     notAfter: new Date(e.notAfter).toISOString(),
     revokedAt: e.revokedAt === undefined ? null : new Date(e.revokedAt).toISOString(),
     reason: e.status === 'R' ? (e.reason ?? 'unspecified') : null,
@@ -34,20 +40,19 @@ export interface ListFilter {
   readonly subject?: string;
 }
 
-export function selectEntries(entries: Iterable<CertEntry>, now: number, filter: ListFilter): ListedCert[] {
+export function selectEntries(entries: Iterable<CertEntry>, now: number, filter: ListFilter, notBefore: NotBeforeLookup): ListedCert[] {
   const out: ListedCert[] = [];
   for (const e of entries) {
-    const listed = listEntry(e, now);
-    if (filter.state && listed.state !== filter.state) continue;
-    if (filter.subject && !listed.subject.includes(filter.subject)) continue;
-    out.push(listed);
+    if (filter.state && stateOf(e, now) !== filter.state) continue;
+    if (filter.subject && !e.subject.includes(filter.subject)) continue;
+    out.push(listEntry(e, now, notBefore));
   }
   return out;
 }
 
 export function formatTable(rows: readonly ListedCert[]): string {
-  const header = ['SERIAL', 'STATE', 'NOT AFTER', 'REVOKED AT', 'REASON', 'SUBJECT'];
-  const cells = rows.map((r) => [r.serial, r.state, r.notAfter.slice(0, 19), r.revokedAt?.slice(0, 19) ?? '-', r.reason ?? '-', r.subject]);
+  const header = ['SERIAL', 'STATE', 'NOT BEFORE', 'NOT AFTER', 'REVOKED AT', 'REASON', 'SUBJECT'];
+  const cells = rows.map((r) => [r.serial, r.state, r.notBefore?.slice(0, 19) ?? '-', r.notAfter.slice(0, 19), r.revokedAt?.slice(0, 19) ?? '-', r.reason ?? '-', r.subject]);
   const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
   const line = (c: readonly string[]): string =>
     c.map((v, i) => (i === c.length - 1 ? v : v.padEnd(widths[i]!))).join('  ');

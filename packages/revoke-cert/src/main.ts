@@ -1,72 +1,105 @@
-/** revoke-cert: lists the CA database (and queues revocations). Maps errors to exit codes. */
-import { configPath, loadConfig } from '@etoken-ca/contract/config';
+/** revoke-cert: queues revocations for etoken-ca-server, or lists the CA database. Maps errors to exit codes. */
+import { randomBytes, X509Certificate } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { configPath, loadConfig, type Config } from '@etoken-ca/contract/config';
+import { caLayout } from '@etoken-ca/contract/cadb/layout';
 import { loadCaDatabase } from '@etoken-ca/contract/cadb/load';
 import { EtokenError, ExitCode } from '@etoken-ca/contract/exit-codes';
-import { formatTable, selectEntries, type CertState } from './listing.js';
+import { ensureQueueDir, fsyncDirectory, queueLayout, writeQueueEntry } from '@etoken-ca/contract/revocation-queue-dir';
+import type { RevocationRequest } from '@etoken-ca/contract/revocation-queue';
+import { parseArgs, USAGE, type Args } from './args.js';
+import { formatTable, selectEntries } from './listing.js';
+import { currentOperator } from './operator.js';
+import { findServer } from './server-process.js';
+import { checkTargets } from './targets.js';
+import { waitForDone } from './wait-for-crl.js';
 
-const USAGE = `Usage: revoke-cert --list [--json] [--state valid|revoked|expired|withheld] [--subject TEXT] [--config FILE]
-       revoke-cert --help
+const say = (line: string): boolean => process.stdout.write(`${line}\n`);
 
-Lists the certificates in the etoken-ca database: serial, state, not after,
-revocation time and reason, subject. --json prints the same as a JSON array.
-
-Options:
-  --config FILE   configuration (default: $ETOKEN_CA_CONFIG, else /etc/sysconfig/etoken-ca)
-  --list          list certificates
-  --json          JSON instead of a table
-  --state S       only certificates in state S
-  --subject TEXT  only subjects containing TEXT
-
-Exit codes: 0 ok, 64 usage, 69 CA database unreadable, 78 configuration error.`;
-
-const STATES: readonly CertState[] = ['valid', 'revoked', 'expired', 'withheld'];
-
-interface Args {
-  config?: string;
-  list: boolean;
-  json: boolean;
-  help: boolean;
-  state?: CertState;
-  subject?: string;
-}
-
-function parseArgs(argv: readonly string[]): Args {
-  const args: Args = { list: false, json: false, help: false };
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    const value = (): string => {
-      const v = argv[++i];
-      if (v === undefined) throw new EtokenError(ExitCode.usage, `${arg} needs a value`);
-      return v;
-    };
-    if (arg === '--help' || arg === '-h') args.help = true;
-    else if (arg === '--list') args.list = true;
-    else if (arg === '--json') args.json = true;
-    else if (arg === '--config') args.config = value();
-    else if (arg === '--subject') args.subject = value();
-    else if (arg === '--state') {
-      const s = value() as CertState;
-      if (!STATES.includes(s)) throw new EtokenError(ExitCode.usage, `--state must be one of ${STATES.join(', ')}`);
-      args.state = s;
-    } else throw new EtokenError(ExitCode.usage, `unknown argument ${arg} (see --help)`);
-  }
-  return args;
-}
-
-function run(argv: readonly string[]): void {
-  const args = parseArgs(argv);
-  if (args.help) return void process.stdout.write(`${USAGE}\n`);
-  if (!args.list) throw new EtokenError(ExitCode.usage, 'nothing to do (see --help)');
-  const config = loadConfig(configPath(args.config));
+function list(args: Args, config: Config): void {
   const { db } = loadCaDatabase(config.caDir);
-  const rows = selectEntries(db.entries(), Date.now(), { state: args.state, subject: args.subject });
+  const newcerts = caLayout(config.caDir).newcerts;
+  const notBefore = (serial: string): string | null => {
+    try {
+      return new Date(new X509Certificate(readFileSync(join(newcerts, `${serial}.pem`))).validFrom).toISOString();
+    } catch {
+      return null;
+    }
+  };
+  const rows = selectEntries(db.entries(), Date.now(), { state: args.state, subject: args.subject }, notBefore);
   process.stdout.write(args.json ? `${JSON.stringify(rows, null, 2)}\n` : formatTable(rows));
 }
 
-try {
-  run(process.argv.slice(2));
-} catch (e) {
+function caCertificate(config: Config): X509Certificate {
+  try {
+    return new X509Certificate(readFileSync(config.caCert));
+  } catch (e) {
+    throw new EtokenError(ExitCode.config, `${config.file}: CA_CERT: cannot read a certificate from ${config.caCert}: ${(e as Error).message}`);
+  }
+}
+
+async function revoke(args: Args, config: Config): Promise<void> {
+  if (process.getuid?.() !== 0) throw new EtokenError(ExitCode.noPermission, 'revoking needs root');
+  const { db } = loadCaDatabase(config.caDir);
+  const { targets, problems } = checkTargets(args.targets, db, caCertificate(config));
+  if (problems.length > 0) {
+    for (const problem of problems) process.stderr.write(`revoke-cert: ${problem}\n`);
+    throw new EtokenError(ExitCode.dataError, 'nothing queued');
+  }
+  const queue = queueLayout(config.revokeQueueDir);
+  ensureQueueDir(queue);
+  const operator = currentOperator();
+  const requests: RevocationRequest[] = targets.map((t) => ({
+    id: randomBytes(16).toString('hex'),
+    serial: t.serial,
+    reason: args.reason,
+    requestedAt: Date.now(),
+    by: operator.name,
+    uid: operator.uid,
+  }));
+  try {
+    for (const request of requests) writeQueueEntry(queue, request);
+    fsyncDirectory(queue.dir);
+  } catch (e) {
+    throw new EtokenError(ExitCode.cantCreate, `cannot write to ${queue.dir}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  for (const t of targets) say(`queued: ${t.serial} ${t.subject} (${args.reason})`);
+
+  const server = findServer(config.pidFile);
+  if (!server.running) {
+    throw new EtokenError(
+      ExitCode.unavailable,
+      `etoken-ca-server is not running (${server.why}): ${requests.length} revocation(s) stay queued in ${queue.dir} and are processed when it runs`,
+    );
+  }
+  process.kill(server.pid, 'SIGUSR1');
+  if (!args.wait) return;
+  const done = await waitForDone(queue, requests.map((r) => r.id), args.timeoutSeconds * 1000);
+  if (!done) {
+    throw new EtokenError(
+      ExitCode.tempFail,
+      `no CRL published within ${args.timeoutSeconds} s (is the token usable?): the revocations stay queued and are processed when it is`,
+    );
+  }
+  for (const d of done) {
+    if (d.crlNumber === null) {
+      process.stderr.write(`revoke-cert: ${d.serial}: refused by the server: ${d.refused ?? 'unknown reason'}\n`);
+      process.exitCode = ExitCode.dataError;
+    } else say(`revoked: ${d.serial} in CRL number ${d.crlNumber}`);
+  }
+}
+
+async function run(argv: readonly string[]): Promise<void> {
+  const args = parseArgs(argv);
+  if (args.help) return void process.stdout.write(`${USAGE}\n`);
+  if (!args.list && args.targets.length === 0) throw new EtokenError(ExitCode.usage, 'nothing to do (see --help)');
+  const config = loadConfig(configPath(args.config));
+  return args.list ? list(args, config) : revoke(args, config);
+}
+
+run(process.argv.slice(2)).catch((e: unknown) => {
   const error = e instanceof EtokenError ? e : new EtokenError(ExitCode.software, `internal error: ${(e as Error).message}`);
   process.stderr.write(`revoke-cert: ${error.message}\n`);
   process.exitCode = error.exitCode;
-}
+});

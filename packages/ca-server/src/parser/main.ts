@@ -10,6 +10,7 @@ import { parseArgs } from 'node:util';
 import { configPath, loadConfig, type Config } from '@etoken-ca/contract/config';
 import { printable } from '@etoken-ca/contract/dn';
 import { EtokenError, ExitCode } from '@etoken-ca/contract/exit-codes';
+import { faultPoint } from '@etoken-ca/contract/fault-point';
 import { boundedLines } from './line-reader.js';
 import { answer, decodeParseRequest } from './messages.js';
 
@@ -34,7 +35,9 @@ function readConfig(): Config {
 async function serve(config: Config): Promise<void> {
   for await (const line of boundedLines(process.stdin, MAX_LINE_BYTES)) {
     const request = decodeParseRequest(line.toString('utf8'));
+    faultPoint('parser.on-receipt');
     const result = answer(request, config, (e) => diagnose(`internal error on request ${request.id}: ${String(e)}`));
+    faultPoint('parser.before-reply');
     if (!process.stdout.write(`${JSON.stringify(result)}\n`)) await once(process.stdout, 'drain');
   }
 }

@@ -7,6 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { loadConfig, type Config } from '@etoken-ca/contract/config';
 import { EtokenError, ExitCode } from '@etoken-ca/contract/exit-codes';
+import { faultPoint } from '@etoken-ca/contract/fault-point';
 import type { SignerEvent } from '../ipc.js';
 import { openPkcs11Token, pkcs11OptionsFromConfig } from '../token/graphene-token.js';
 import { TokenError, type Token } from '../token/token.js';
@@ -21,7 +22,8 @@ const EVENT_FD = 1;
 const DIAGNOSTIC_FD = 2;
 const PIN_FD = 3;
 const MAX_PIN_BYTES = 256;
-const MAX_REQUEST_LINE = 1 << 20;
+// A CRL of 100,000 entries is about 5 MB of TBSCertList, 7 MB in base64.
+const MAX_REQUEST_LINE = 32 << 20;
 
 const emit = (event: SignerEvent): void => writeLineSync(EVENT_FD, JSON.stringify(event));
 const diagnose = (line: string): void => writeLineSync(DIAGNOSTIC_FD, `etoken-ca-signer: ${line.replace(/[\r\n]+/g, ' ')}`);
@@ -93,7 +95,12 @@ function serve(token: Token, ca: CaCertificate, template: CertTemplate): void {
   forEachLineSync(REQUEST_FD, MAX_REQUEST_LINE, (line) => {
     if (line.trim() === '') return;
     try {
-      emit(handle(parseSignerRequest(line)));
+      const request = parseSignerRequest(line);
+      const signs = request.type === 'sign-cert';
+      if (signs) faultPoint('signer.on-receipt');
+      const event = handle(request);
+      if (signs) faultPoint('signer.after-sign');
+      emit(event);
     } catch (e) {
       if (!(e instanceof MalformedRequest)) throw e;
       diagnose(`malformed request: ${e.message}`);

@@ -15,6 +15,7 @@ export class MalformedRequest extends Error {
 
 const isString = (v: unknown): v is string => typeof v === 'string';
 const isRdn = (v: unknown): v is Rdn => typeof v === 'object' && v !== null && isString((v as Rdn).type) && isString((v as Rdn).value);
+const isBase64 = (v: string): boolean => /^[A-Za-z0-9+/]*={0,2}$/.test(v);
 const isEpochMs = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
 
 export function parseSignerRequest(line: string): SignerRequest {
@@ -31,11 +32,15 @@ export function parseSignerRequest(line: string): SignerRequest {
   };
   if (id === undefined) fail('request has no valid id');
   if (r.type === 'check') return { type: 'check', id: id! };
+  if (r.type === 'sign-crl') {
+    if (!isString(r.tbs) || !isBase64(r.tbs)) fail('tbs is not base64');
+    return { type: 'sign-crl', id: id!, tbs: r.tbs as string };
+  }
   if (r.type !== 'sign-cert') return fail('unknown request type');
   if (!isString(r.serial)) fail('serial is not a string');
   if (!Array.isArray(r.subject) || !r.subject.every(isRdn)) fail('subject is not a list of RDNs');
   if (!Array.isArray(r.emails) || !r.emails.every(isString)) fail('emails is not a list of strings');
-  if (!isString(r.spki) || !/^[A-Za-z0-9+/]*={0,2}$/.test(r.spki)) fail('spki is not base64');
+  if (!isString(r.spki) || !isBase64(r.spki)) fail('spki is not base64');
   if (!isEpochMs(r.notBefore) || !isEpochMs(r.notAfter)) fail('validity is not in whole milliseconds');
   return {
     type: 'sign-cert',

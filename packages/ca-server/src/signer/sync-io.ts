@@ -31,21 +31,31 @@ export function readAllSync(fd: number, maxBytes: number): Buffer {
   }
 }
 
-/** Calls onLine for each complete line until EOF. A line longer than maxLine is an error. */
+/**
+ * Calls onLine for each complete line until EOF. A line longer than maxLine
+ * is an error. A long line (a large CRL) is gathered as a list of chunks and
+ * joined once, not re-copied per chunk.
+ */
 export function forEachLineSync(fd: number, maxLine: number, onLine: (line: string) => void): void {
   const chunk = Buffer.alloc(65536);
-  let pending = Buffer.alloc(0);
+  let parts: Buffer[] = [];
+  let pendingLength = 0;
   for (;;) {
     const n = readChunk(fd, chunk);
     if (n === 0) return;
-    pending = pending.length ? Buffer.concat([pending, chunk.subarray(0, n)]) : Buffer.from(chunk.subarray(0, n));
-    let start = 0;
-    for (let end = pending.indexOf(0x0a); end >= 0; end = pending.indexOf(0x0a, start)) {
-      onLine(pending.toString('utf8', start, end));
-      start = end + 1;
+    let data = chunk.subarray(0, n);
+    for (let end = data.indexOf(0x0a); end >= 0; end = data.indexOf(0x0a)) {
+      const head = data.subarray(0, end);
+      onLine((parts.length ? Buffer.concat([...parts, head]) : head).toString('utf8'));
+      parts = [];
+      pendingLength = 0;
+      data = data.subarray(end + 1);
     }
-    pending = pending.subarray(start);
-    if (pending.length > maxLine) throw new Error(`request line longer than ${maxLine} bytes`);
+    if (data.length > 0) {
+      parts.push(Buffer.from(data));
+      pendingLength += data.length;
+    }
+    if (pendingLength > maxLine) throw new Error(`request line longer than ${maxLine} bytes`);
   }
 }
 

@@ -2,7 +2,7 @@ import { appendFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, truncat
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { CaStore } from './ca-store.js';
+import { CaStore, OUTCOME_RETENTION_MS } from './ca-store.js';
 
 let dir: string;
 const req = (n: number): string => n.toString(16).padStart(32, '0');
@@ -64,17 +64,35 @@ describe('CaStore', () => {
     expect(reopened.startup.withheld).toEqual(['ABCD']);
     expect(reopened.db.get('ABCD')).toMatchObject({ status: 'R', reason: 'cessationOfOperation', withheld: true });
     expect(readFileSync(join(dir, 'index.txt'), 'utf8')).toMatch(/^R\t300101000000Z\t\d{12}Z,cessationOfOperation\tABCD\tunknown\t\/CN=maybe signed\n$/);
-    expect(reopened.db.outcome(req(9))).toBeUndefined();
+    expect(reopened.db.outcome(req(9))).toMatchObject({ kind: 'withheld', serial: 'ABCD' });
     reopened.close();
   });
 
-  it('answers a finished request from its recorded outcome after a restart', () => {
+  it('keeps the outcome of a finished request across restarts and checkpoints', () => {
     const store = new CaStore(dir);
     issue(store, 3);
+    store.append({ t: 'refuse', req: req(4), exit: 65, reason: 'no', at: Date.now() });
     store.close();
-    // The checkpoint at start-up forgets outcomes; until then they come from the replay.
-    const loaded = new CaStore(dir);
-    expect(loaded.db.get('13')?.status).toBe('V');
-    loaded.close();
+    // Each start-up replays and checkpoints; the outcomes come back from the segments before it.
+    for (let restart = 0; restart < 3; restart++) {
+      const reopened = new CaStore(dir);
+      expect(reopened.db.get('13')?.status).toBe('V');
+      expect(reopened.db.outcome(req(3))).toMatchObject({ kind: 'issued', serial: '13', der: DER });
+      expect(reopened.db.outcome(req(4))).toMatchObject({ kind: 'refused', reason: 'no' });
+      reopened.checkpoint();
+      expect(reopened.db.outcome(req(3))).toMatchObject({ kind: 'issued' });
+      reopened.close();
+    }
+  });
+
+  it('forgets outcomes older than the retention once a checkpoint passes them', () => {
+    let now = Date.now();
+    const store = new CaStore(dir, () => now);
+    store.append({ t: 'refuse', req: req(5), exit: 65, reason: 'old', at: now });
+    now += OUTCOME_RETENTION_MS + 1;
+    store.checkpoint();
+    expect(store.db.outcome(req(5))).toBeUndefined();
+    store.close();
+    expect(new CaStore(dir, () => now).db.outcome(req(5))).toBeUndefined();
   });
 });

@@ -6,6 +6,7 @@
 export class GroupCommit {
   private waiting: Array<{ resolve: () => void; reject: (e: Error) => void }> = [];
   private flushing = false;
+  private idleTasks: Array<() => void> = [];
 
   constructor(private readonly flush: () => Promise<void>) {}
 
@@ -17,8 +18,24 @@ export class GroupCommit {
     });
   }
 
+  /** Runs `task` synchronously at the first moment no flush is running (at once if none is): e.g. to swap the file flushed. */
+  whenIdle<T>(task: () => T): Promise<T> {
+    return new Promise((resolve, reject) => {
+      this.idleTasks.push(() => {
+        try {
+          resolve(task());
+        } catch (e) {
+          reject(e as Error);
+        }
+      });
+      this.kick();
+    });
+  }
+
   private kick(): void {
-    if (this.flushing || this.waiting.length === 0) return;
+    if (this.flushing) return;
+    for (const task of this.idleTasks.splice(0)) task();
+    if (this.waiting.length === 0) return;
     this.flushing = true;
     const batch = this.waiting;
     this.waiting = [];

@@ -11,6 +11,8 @@ export type ParseOutcome = { readonly ok: true; readonly fields: ParsedRequest }
 export class ParserClient {
   private worker: LineWorker | null = null;
   private readonly pending = new Map<string, (outcome: ParseOutcome) => void>();
+  /** Requests that arrived while no parser ran, sent when the next one starts. */
+  private readonly unsent = new Map<string, string>();
   private stopping = false;
   private restarts = 0;
 
@@ -20,17 +22,23 @@ export class ParserClient {
   ) {}
 
   start(): void {
-    this.worker = new LineWorker(this.spec, {
+    const worker = new LineWorker(this.spec, {
       onMessage: (m) => this.onMessage(m as ParseResult),
       onDiagnostic: (line) => this.log.warn({ worker: 'parser' }, line),
       onExit: (code, signal) => this.onExit(code, signal),
     });
+    this.worker = worker;
+    for (const [id, data] of this.unsent) worker.send({ type: 'parse', id, data });
+    this.unsent.clear();
   }
 
   parse(id: string, bytes: Buffer): Promise<ParseOutcome> {
     return new Promise((resolve) => {
       this.pending.set(id, resolve);
-      this.worker?.send({ type: 'parse', id, data: bytes.toString('base64') });
+      const data = bytes.toString('base64');
+      // While a dead parser waits for its restart, requests wait too: a message to a dead one would be lost.
+      if (this.worker?.alive) this.worker.send({ type: 'parse', id, data });
+      else this.unsent.set(id, data);
     });
   }
 
@@ -47,13 +55,18 @@ export class ParserClient {
       return;
     }
     this.pending.delete(m.id);
+    // A parser that answers is healthy again: the next crash restarts it quickly, not after the longest backoff.
+    this.restarts = 0;
     if (m.type === 'parsed') resolve({ ok: true, fields: m.fields });
     else resolve({ ok: false, reason: String(m.reason), exit: 65 });
   }
 
   private onExit(code: number | null, signal: NodeJS.Signals | null): void {
-    for (const resolve of this.pending.values()) resolve({ ok: false, reason: 'request parser failed; try again', exit: 75 });
-    this.pending.clear();
+    for (const [id, resolve] of this.pending) {
+      if (this.unsent.has(id)) continue;
+      resolve({ ok: false, reason: 'request parser failed; try again', exit: 75 });
+      this.pending.delete(id);
+    }
     if (this.stopping) return;
     this.log.error({ worker: 'parser', code, signal }, 'request parser exited; restarting it');
     const delay = Math.min(5000, 100 * 2 ** Math.min(this.restarts++, 6));

@@ -8,7 +8,7 @@
 import type { SignerEvent, SignerRequest, TokenInfo } from '../ipc.js';
 import { LineWorker, type WorkerSpec } from './line-worker.js';
 
-export type SignResult = Extract<SignerEvent, { type: 'cert' } | { type: 'error' } | { type: 'check' }>;
+export type SignResult = Extract<SignerEvent, { type: 'cert' } | { type: 'crl' } | { type: 'error' } | { type: 'check' }>;
 
 export interface SignerHooks {
   readonly onToken: (token: TokenInfo) => void;
@@ -92,6 +92,7 @@ export class SignerClient {
       case 'fatal':
         return this.hooks.onFatal(m.reason, m.tokenGone);
       case 'cert':
+      case 'crl':
       case 'error':
       case 'check': {
         const p = this.pending.get(m.id);

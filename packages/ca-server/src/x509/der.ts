@@ -11,6 +11,7 @@
 const TAG = {
   boolean: 0x01,
   integer: 0x02,
+  enumerated: 0x0a,
   bitString: 0x03,
   octetString: 0x04,
   null: 0x05,
@@ -32,7 +33,10 @@ function lengthBytes(length: number): Buffer {
 }
 
 /** One element from its tag and the already encoded parts of its content. */
-export function tlv(tag: number, ...content: readonly Buffer[]): Buffer {
+export const tlv = (tag: number, ...content: readonly Buffer[]): Buffer => tlvOfList(tag, content);
+
+/** tlv() for a list too long to spread into arguments (the entries of a large CRL). */
+export function tlvOfList(tag: number, content: readonly Buffer[]): Buffer {
   let contentLength = 0;
   for (const part of content) contentLength += part.length;
   const header = lengthBytes(contentLength);
@@ -45,6 +49,7 @@ export function tlv(tag: number, ...content: readonly Buffer[]): Buffer {
 }
 
 export const sequence = (...items: readonly Buffer[]): Buffer => tlv(TAG.sequence, ...items);
+export const sequenceOfList = (items: readonly Buffer[]): Buffer => tlvOfList(TAG.sequence, items);
 
 /** A SET OF: DER wants the encodings in ascending byte order. */
 export const setOf = (...items: readonly Buffer[]): Buffer => tlv(TAG.set, ...[...items].sort(Buffer.compare));
@@ -68,6 +73,9 @@ export function unsignedInteger(magnitude: Buffer): Buffer {
   const bytes = magnitude.subarray(start);
   return tlv(TAG.integer, bytes[0]! & 0x80 ? Buffer.concat([Buffer.of(0), bytes]) : bytes);
 }
+
+/** An ENUMERATED from a small non-negative value (e.g. a CRLReason). */
+export const enumerated = (value: number): Buffer => tlv(TAG.enumerated, smallInteger(value).subarray(2));
 
 export const boolean = (value: boolean): Buffer => tlv(TAG.boolean, Buffer.of(value ? 0xff : 0));
 export const nullValue = (): Buffer => Buffer.of(TAG.null, 0);

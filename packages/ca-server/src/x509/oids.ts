@@ -1,4 +1,4 @@
-/** Object identifiers the certificate template uses, by name. */
+/** Object identifiers the certificate and CRL templates use, by name. */
 export const OID = {
   sha256WithRSAEncryption: '1.2.840.113549.1.1.11',
   ecdsaWithSHA256: '1.2.840.10045.4.3.2',
@@ -12,4 +12,6 @@ export const OID = {
   certificatePolicies: '2.5.29.32',
   crlDistributionPoints: '2.5.29.31',
   subjectAltName: '2.5.29.17',
+  cRLNumber: '2.5.29.20',
+  cRLReason: '2.5.29.21',
 } as const;

@@ -6,19 +6,34 @@
  * records. Pure: no I/O.
  */
 import type { SerialHex } from '../serial.js';
-import { formatIndexLine, parseIndexLine, type IndexEntry, type RevocationReason } from './index-line.js';
+import { CertTable, type CertRow } from './cert-table.js';
+import { formatIndexLine, parseIndexLineBytes, type RevocationReason } from './index-line.js';
 import type { JournalRecord } from './journal.js';
 
-export interface CertEntry extends IndexEntry {
-  /** Signed (or maybe signed) and never handed out. */
-  readonly withheld?: boolean;
-  readonly req?: string;
-}
+export type CertEntry = CertRow;
 
+/** Lines per chunk of indexChunks(): large writes, no string of the whole file. */
+const INDEX_CHUNK_LINES = 10_000;
+const NEWLINE = 0x0a;
+
+/** How a request ended, and when (`at`: the time of its journal record). */
 export type Outcome =
-  | { readonly kind: 'issued'; readonly serial: SerialHex; readonly der: string }
-  | { readonly kind: 'refused'; readonly exit: number; readonly reason: string }
-  | { readonly kind: 'withheld'; readonly serial: SerialHex };
+  | { readonly kind: 'issued'; readonly serial: SerialHex; readonly der: string; readonly at: number }
+  | { readonly kind: 'refused'; readonly exit: number; readonly reason: string; readonly at: number }
+  | { readonly kind: 'withheld'; readonly serial: SerialHex; readonly at: number };
+
+type OutcomeRecord = Extract<JournalRecord, { t: 'issue' | 'refuse' | 'withhold' }>;
+
+function outcomeOf(record: OutcomeRecord): Outcome {
+  switch (record.t) {
+    case 'issue':
+      return { kind: 'issued', serial: record.serial, der: record.der, at: record.at };
+    case 'refuse':
+      return { kind: 'refused', exit: record.exit, reason: record.reason, at: record.at };
+    case 'withhold':
+      return { kind: 'withheld', serial: record.serial, at: record.at };
+  }
+}
 
 interface Reservation {
   readonly req: string;
@@ -32,10 +47,18 @@ export interface CrlState {
   /** thisUpdate of the last reserved CRL, ms. */
   readonly lastThisUpdate: number;
   readonly published: { readonly number: number; readonly thisUpdate: number; readonly nextUpdate: number } | null;
+  /**
+   * A certificate was revoked outside the queue (withheld, or superseded on
+   * replacement) since the last CRL was started: the CRL is due. Kept in the
+   * checkpoint, so a restart does not lose it.
+   */
+  readonly revokedSinceLastCrl?: boolean;
 }
 
 export class CaDatabase {
-  private readonly certs = new Map<SerialHex, CertEntry>();
+  private readonly certs = new CertTable();
+  /** Serials by subject, built on the first activeFor() (only MAX_ACTIVE_CERTS needs it). */
+  private bySubject: Map<string, SerialHex[]> | null = null;
   private readonly reservations = new Map<SerialHex, Reservation>();
   private readonly outcomes = new Map<string, Outcome>();
   private crl: CrlState = { lastNumber: 0, lastThisUpdate: 0, published: null };
@@ -48,16 +71,29 @@ export class CaDatabase {
     return this.crl;
   }
 
-  /** Loads index.txt text; returns the number of lines that were not well-formed. */
-  loadIndex(text: string): number {
+  /** Room for about this many certificates and index.txt bytes, so loading does not regrow. */
+  reserve(certificates: number, indexBytes: number): void {
+    this.certs.reserve(certificates, indexBytes);
+  }
+
+  /**
+   * Loads the complete lines of a piece of index.txt (of a serial listed
+   * twice, the later line counts). Returns how many bytes it consumed (up to the last
+   * newline; the caller passes the rest again with the next piece) and how
+   * many lines were not well-formed.
+   */
+  loadIndex(bytes: Buffer): { consumed: number; bad: number } {
     let bad = 0;
-    for (const line of text.split('\n')) {
-      if (line === '') continue;
-      const entry = parseIndexLine(line);
-      if (entry) this.certs.set(entry.serial, entry);
-      else bad++;
+    let start = 0;
+    for (let end = bytes.indexOf(NEWLINE); end >= 0; end = bytes.indexOf(NEWLINE, start)) {
+      if (end > start) {
+        const raw = parseIndexLineBytes(bytes, start, end);
+        if (raw) this.certs.setRaw(bytes, raw);
+        else bad++;
+      }
+      start = end + 1;
     }
-    return bad;
+    return { consumed: start, bad };
   }
 
   setCrlState(state: CrlState): void {
@@ -77,6 +113,19 @@ export class CaDatabase {
     return this.certs.values();
   }
 
+  private setCert(entry: CertEntry): void {
+    const added = !this.certs.has(entry.serial);
+    this.certs.set(entry);
+    if (added) this.indexSubject(entry);
+  }
+
+  private indexSubject(entry: CertEntry): void {
+    if (!this.bySubject) return;
+    const serials = this.bySubject.get(entry.subject);
+    if (serials) serials.push(entry.serial);
+    else this.bySubject.set(entry.subject, [entry.serial]);
+  }
+
   outcome(req: string): Outcome | undefined {
     return this.outcomes.get(req);
   }
@@ -88,9 +137,14 @@ export class CaDatabase {
 
   /** Valid, unexpired certificates of a subject (for MAX_ACTIVE_CERTS). */
   activeFor(subject: string, now: number): CertEntry[] {
+    if (!this.bySubject) {
+      this.bySubject = new Map();
+      for (const e of this.certs.values()) this.indexSubject(e);
+    }
     const found: CertEntry[] = [];
-    for (const e of this.certs.values()) {
-      if (e.subject === subject && e.status === 'V' && e.notAfter > now) found.push(e);
+    for (const serial of this.bySubject.get(subject) ?? []) {
+      const e = this.certs.get(serial);
+      if (e && e.status === 'V' && e.notAfter > now) found.push(e);
     }
     return found;
   }
@@ -106,8 +160,8 @@ export class CaDatabase {
         if (!r) return undefined;
         this.reservations.delete(record.serial);
         const entry: CertEntry = { serial: record.serial, status: 'V', notAfter: r.notAfter, subject: r.subject, req: record.req };
-        this.certs.set(record.serial, entry);
-        this.outcomes.set(record.req, { kind: 'issued', serial: record.serial, der: record.der });
+        this.setCert(entry);
+        this.outcomes.set(record.req, outcomeOf(record));
         return entry;
       }
       case 'withhold': {
@@ -115,7 +169,7 @@ export class CaDatabase {
         const old = this.certs.get(record.serial);
         const base = old ?? (r && { serial: record.serial, notAfter: r.notAfter, subject: r.subject });
         this.reservations.delete(record.serial);
-        this.outcomes.set(record.req, { kind: 'withheld', serial: record.serial });
+        this.outcomes.set(record.req, outcomeOf(record));
         if (!base) return undefined;
         const entry: CertEntry = {
           ...base,
@@ -125,12 +179,13 @@ export class CaDatabase {
           withheld: true,
           req: record.req,
         };
-        this.certs.set(record.serial, entry);
+        this.crl = { ...this.crl, revokedSinceLastCrl: true };
+        this.setCert(entry);
         return entry;
       }
       case 'refuse':
         if (record.serial) this.reservations.delete(record.serial);
-        this.outcomes.set(record.req, { kind: 'refused', exit: record.exit, reason: record.reason });
+        this.outcomes.set(record.req, outcomeOf(record));
         return undefined;
       case 'answer':
         return undefined;
@@ -141,7 +196,8 @@ export class CaDatabase {
         const old = this.certs.get(record.serial);
         if (!old || old.status === 'R') return undefined;
         const entry: CertEntry = { ...old, status: 'R', revokedAt: record.at, reason: record.reason };
-        this.certs.set(record.serial, entry);
+        this.setCert(entry);
+        this.crl = { ...this.crl, revokedSinceLastCrl: true };
         return entry;
       }
       case 'crl-number':
@@ -149,28 +205,55 @@ export class CaDatabase {
           ...this.crl,
           lastNumber: Math.max(this.crl.lastNumber, record.number),
           lastThisUpdate: Math.max(this.crl.lastThisUpdate, record.thisUpdate),
+          revokedSinceLastCrl: false,
         };
         return undefined;
       case 'crl-published':
         this.crl = { ...this.crl, published: { number: record.number, thisUpdate: record.thisUpdate, nextUpdate: record.nextUpdate } };
         return undefined;
+      case 'import': {
+        // Only into an empty database (the importer refuses otherwise): an existing serial is never overwritten.
+        if (this.certs.has(record.serial)) return undefined;
+        const { serial, status, notAfter, subject, revokedAt, reason } = record;
+        const entry: CertEntry = status === 'R' ? { serial, status, notAfter, subject, revokedAt, reason } : { serial, status, notAfter, subject };
+        this.setCert(entry);
+        return entry;
+      }
     }
   }
 
-  /** Forgets request outcomes older than the last checkpoint, to keep memory bounded. */
-  forgetOutcomes(): void {
-    this.outcomes.clear();
+  /**
+   * Takes only the outcome from a record older than the checkpoint (its
+   * certificate is in index.txt already), so a request finished just before
+   * a checkpoint or restart is still answered from its record.
+   */
+  recallOutcome(record: JournalRecord): void {
+    if ((record.t === 'issue' || record.t === 'refuse' || record.t === 'withhold') && !this.outcomes.has(record.req)) {
+      this.outcomes.set(record.req, outcomeOf(record));
+    }
   }
 
-  /** The whole index.txt, in issue order. */
-  indexText(): string {
+  /** Forgets outcomes recorded before `before` (ms), to keep memory bounded. */
+  forgetOutcomes(before: number): void {
+    for (const [req, outcome] of this.outcomes) if (outcome.at < before) this.outcomes.delete(req);
+  }
+
+  /** The whole index.txt, in issue order, in pieces of many lines. */
+  *indexChunks(): IterableIterator<string> {
     let text = '';
-    for (const e of this.certs.values()) text += formatIndexLine(e);
-    return text;
+    let lines = 0;
+    for (const e of this.certs.values()) {
+      text += formatIndexLine(e);
+      if (++lines % INDEX_CHUNK_LINES === 0) {
+        yield text;
+        text = '';
+      }
+    }
+    if (text !== '') yield text;
   }
 
   revokedEntries(): CertEntry[] {
-    return [...this.certs.values()].filter((e) => e.status === 'R');
+    return [...this.certs.withStatus('R')];
   }
 }
 

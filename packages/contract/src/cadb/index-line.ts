@@ -39,19 +39,40 @@ export interface IndexEntry {
   readonly subject: string;
 }
 
+const pad2 = (n: number): string => (n < 10 ? `0${n}` : `${n}`);
+
+/** Field by field rather than through toISOString: a checkpoint formats a million of these. */
 export function formatAsn1Time(ms: number): string {
-  const iso = new Date(ms).toISOString(); // 2026-11-24T00:21:52.000Z
-  const digits = iso.slice(0, 19).replace(/[-T:]/g, ''); // 20261124002152
-  const year = Number(digits.slice(0, 4));
-  return year >= 1950 && year < 2050 ? `${digits.slice(2)}Z` : `${digits}Z`;
+  const d = new Date(ms);
+  const year = d.getUTCFullYear();
+  const rest = `${pad2(d.getUTCMonth() + 1)}${pad2(d.getUTCDate())}${pad2(d.getUTCHours())}${pad2(d.getUTCMinutes())}${pad2(d.getUTCSeconds())}Z`;
+  return year >= 1950 && year < 2050 ? `${pad2(year % 100)}${rest}` : `${String(year).padStart(4, '0')}${rest}`;
 }
 
 export function parseAsn1Time(text: string): number | null {
-  const m = /^(\d{2}|\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})Z$/.exec(text);
-  if (!m) return null;
-  let year = Number(m[1]);
-  if (m[1]!.length === 2) year += year >= 50 ? 1900 : 2000;
-  const ms = Date.UTC(year, Number(m[2]) - 1, Number(m[3]), Number(m[4]), Number(m[5]), Number(m[6]));
+  const bytes = Buffer.from(text, 'utf8');
+  return parseAsn1TimeBytes(bytes, 0, bytes.length);
+}
+
+const DIGIT_0 = 0x30;
+const LETTER_Z = 0x5a;
+
+/** A UTCTime (YYMMDDHHMMSSZ) or GeneralizedTime (YYYYMMDDHHMMSSZ) in bytes[start, end). */
+function parseAsn1TimeBytes(bytes: Uint8Array, start: number, end: number): number | null {
+  const length = end - start;
+  if ((length !== 13 && length !== 15) || bytes[end - 1] !== LETTER_Z) return null;
+  const digits: number[] = [];
+  for (let i = start; i < end - 1; i++) {
+    const d = bytes[i]! - DIGIT_0;
+    if (d < 0 || d > 9) return null;
+    digits.push(d);
+  }
+  const two = (at: number): number => digits[at]! * 10 + digits[at + 1]!;
+  const yearDigits = length === 13 ? 2 : 4;
+  let year = length === 13 ? two(0) : two(0) * 100 + two(2);
+  if (yearDigits === 2) year += year >= 50 ? 1900 : 2000;
+  const at = yearDigits;
+  const ms = Date.UTC(year, two(at) - 1, two(at + 2), two(at + 4), two(at + 6), two(at + 8));
   return Number.isNaN(ms) ? null : ms;
 }
 
@@ -64,18 +85,57 @@ export function formatIndexLine(e: IndexEntry): string {
   return `${e.status}\t${formatAsn1Time(e.notAfter)}\t${revocation}\t${e.serial}\tunknown\t${e.subject}\n`;
 }
 
+/**
+ * One index line as parsed from bytes: the fields, with serial and subject
+ * left as ranges of the line so a loader can copy them without making strings.
+ */
+export interface RawIndexLine {
+  readonly status: IndexEntry['status'];
+  readonly notAfter: number;
+  readonly revokedAt?: number;
+  readonly reason?: RevocationReason;
+  readonly serialStart: number;
+  readonly serialEnd: number;
+  readonly subjectStart: number;
+  readonly subjectEnd: number;
+}
+
+const TAB = 0x09;
+const STATUS: Readonly<Record<number, IndexEntry['status']>> = { 0x56: 'V', 0x52: 'R', 0x45: 'E' };
+
+function isUpperHex(c: number): boolean {
+  return (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x46);
+}
+
+/** Parses line bytes[start, end) (without its newline); null when it is not a well-formed index line. */
+export function parseIndexLineBytes(bytes: Buffer, start: number, end: number): RawIndexLine | null {
+  const tabs: number[] = [];
+  for (let at = bytes.indexOf(TAB, start); at >= 0 && at < end; at = bytes.indexOf(TAB, at + 1)) tabs.push(at);
+  if (tabs.length !== 5) return null;
+  const [t1, t2, t3, t4, t5] = tabs as [number, number, number, number, number];
+  const status = t1 === start + 1 ? STATUS[bytes[start]!] : undefined;
+  if (!status) return null;
+  const notAfter = parseAsn1TimeBytes(bytes, t1 + 1, t2);
+  if (notAfter === null || t4 === t3 + 1) return null;
+  for (let i = t3 + 1; i < t4; i++) if (!isUpperHex(bytes[i]!)) return null;
+  const fields = { status, notAfter, serialStart: t3 + 1, serialEnd: t4, subjectStart: t5 + 1, subjectEnd: end };
+  if (status !== 'R') return fields;
+  const comma = bytes.indexOf(0x2c, t2 + 1);
+  const whenEnd = comma >= 0 && comma < t3 ? comma : t3;
+  const revokedAt = parseAsn1TimeBytes(bytes, t2 + 1, whenEnd);
+  // OpenSSL may follow the reason with a hold instruction or compromise time: only the reason counts.
+  const next = whenEnd === t3 ? -1 : bytes.indexOf(0x2c, whenEnd + 1);
+  const reasonEnd = next >= 0 && next < t3 ? next : t3;
+  const reason = whenEnd === t3 ? 'unspecified' : parseReason(bytes.toString('latin1', whenEnd + 1, reasonEnd));
+  if (revokedAt === null || reason === null) return null;
+  return { ...fields, revokedAt, reason };
+}
+
 /** Parses one line (without its newline); null when it is not a well-formed index line. */
 export function parseIndexLine(line: string): IndexEntry | null {
-  const f = line.split('\t');
-  if (f.length !== 6) return null;
-  const [status, expiry, revocation, serial, , subject] = f as [string, string, string, string, string, string];
-  if (status !== 'V' && status !== 'R' && status !== 'E') return null;
-  const notAfter = parseAsn1Time(expiry);
-  if (notAfter === null || !/^[0-9A-F]+$/.test(serial)) return null;
-  if (status !== 'R') return { serial, status, notAfter, subject };
-  const [when, why] = revocation.split(',');
-  const revokedAt = parseAsn1Time(when ?? '');
-  const reason = why === undefined ? 'unspecified' : parseReason(why);
-  if (revokedAt === null || reason === null) return null;
-  return { serial, status, notAfter, revokedAt, reason, subject };
+  const bytes = Buffer.from(line, 'utf8');
+  const raw = parseIndexLineBytes(bytes, 0, bytes.length);
+  if (!raw) return null;
+  const { serialStart, serialEnd, subjectStart, subjectEnd, ...fields } = raw;
+  return { ...fields, serial: bytes.toString('latin1', serialStart, serialEnd), subject: bytes.toString('utf8', subjectStart, subjectEnd) };
 }

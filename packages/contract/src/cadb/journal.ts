@@ -4,6 +4,7 @@
  * A crash can leave a torn last line; readers stop at the first line that is
  * not complete and well-formed, and the writer cuts it off at start-up.
  */
+import { parseJsonObject } from '../json-object.js';
 import type { RevocationReason } from './index-line.js';
 
 export type JournalRecord =
@@ -21,7 +22,20 @@ export type JournalRecord =
   | { t: 'revoke'; serial: string; reason: RevocationReason; at: number; by: string; queue?: string }
   /** Recorded durably before the CRL is signed, so a number is never used twice. */
   | { t: 'crl-number'; number: number; thisUpdate: number; at: number }
-  | { t: 'crl-published'; number: number; thisUpdate: number; nextUpdate: number; at: number };
+  | { t: 'crl-published'; number: number; thisUpdate: number; nextUpdate: number; at: number }
+  /** A certificate taken over from an `openssl ca` directory (`from`) as its index.txt line had it, with its DER when newcerts/ held it. */
+  | {
+      t: 'import';
+      serial: string;
+      status: 'V' | 'R' | 'E';
+      notAfter: number;
+      subject: string;
+      revokedAt?: number;
+      reason?: RevocationReason;
+      der?: string;
+      from: string;
+      at: number;
+    };
 
 export type RecordType = JournalRecord['t'];
 
@@ -39,20 +53,14 @@ const REQUIRED: Readonly<Record<RecordType, readonly string[]>> = {
   revoke: ['serial', 'reason', 'at', 'by'],
   'crl-number': ['number', 'thisUpdate', 'at'],
   'crl-published': ['number', 'thisUpdate', 'nextUpdate', 'at'],
+  import: ['serial', 'status', 'notAfter', 'subject', 'from', 'at'],
 };
 
 function decodeRecord(line: string): JournalRecord | null {
-  let value: unknown;
-  try {
-    value = JSON.parse(line);
-  } catch {
-    return null;
-  }
-  if (!value || typeof value !== 'object') return null;
-  const r = value as Record<string, unknown>;
-  const fields = REQUIRED[r.t as RecordType];
-  if (!fields || !fields.every((f) => r[f] !== undefined)) return null;
-  return value as JournalRecord;
+  const r = parseJsonObject(line);
+  const fields = r && REQUIRED[r.t as RecordType];
+  if (!r || !fields || !fields.every((f) => r[f] !== undefined)) return null;
+  return r as unknown as JournalRecord;
 }
 
 /**

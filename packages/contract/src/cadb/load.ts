@@ -3,11 +3,12 @@
  * checkpoint, then every journal record after it. Used by the server at
  * start-up and by revoke-cert; the server alone writes.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { closeSync, openSync, readdirSync, readFileSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 import { EtokenError, ExitCode } from '../exit-codes.js';
 import { CaDatabase } from './database.js';
 import { decodeJournal, type JournalRecord } from './journal.js';
+import { recallRecentOutcomes } from './recent-outcomes.js';
 import { caLayout, EMPTY_CHECKPOINT, parseCheckpoint, parseSegmentName, type Checkpoint } from './layout.js';
 
 export interface LoadedDatabase {
@@ -19,28 +20,74 @@ export interface LoadedDatabase {
   readonly end: { readonly segment: number; readonly offset: number; readonly tornBytes: number };
 }
 
+/** Read in pieces: index.txt of a large CA is a hundred MB that need not be in memory at once. */
+const INDEX_PIECE = 8 * 1024 * 1024;
+/** A little less than the bytes of a short index line: room enough without regrowing. */
+const BYTES_PER_LINE_ESTIMATE = 64;
+
+function cannotRead(path: string, e: unknown): EtokenError {
+  return new EtokenError(ExitCode.unavailable, `cannot read ${path}: ${(e as NodeJS.ErrnoException).code}`);
+}
+
+/** Loads index.txt up to `length` bytes; returns the number of malformed lines. */
+function loadIndexFile(db: CaDatabase, path: string, length: number): number {
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return 0;
+    throw cannotRead(path, e);
+  }
+  db.reserve(Math.ceil(length / BYTES_PER_LINE_ESTIMATE), length);
+  let bad = 0;
+  try {
+    let piece = Buffer.alloc(INDEX_PIECE);
+    let carried = 0;
+    for (let offset = 0; offset < length; ) {
+      if (carried === piece.length) piece = Buffer.concat([piece, Buffer.alloc(piece.length)]);
+      const n = readSync(fd, piece, carried, Math.min(piece.length - carried, length - offset), offset);
+      if (n === 0) break;
+      offset += n;
+      const loaded = db.loadIndex(piece.subarray(0, carried + n));
+      bad += loaded.bad;
+      carried = carried + n - loaded.consumed;
+      piece.copy(piece, 0, loaded.consumed, loaded.consumed + carried);
+    }
+    // A last line without its newline is still a line.
+    if (carried > 0) bad += db.loadIndex(Buffer.concat([piece.subarray(0, carried), Buffer.from('\n')])).bad;
+  } catch (e) {
+    throw cannotRead(path, e);
+  } finally {
+    closeSync(fd);
+  }
+  return bad;
+}
+
 function readOptional(path: string): Buffer | null {
   try {
     return readFileSync(path);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw new EtokenError(ExitCode.unavailable, `cannot read ${path}: ${(e as NodeJS.ErrnoException).code}`);
+    throw cannotRead(path, e);
   }
 }
 
-export function loadCaDatabase(caDir: string): LoadedDatabase {
+export interface LoadOptions {
+  /** Also recall request outcomes recorded since this time (ms) before the checkpoint: the server's idempotent answers. */
+  readonly outcomesSince?: number;
+}
+
+export function loadCaDatabase(caDir: string, options: LoadOptions = {}): LoadedDatabase {
   const layout = caLayout(caDir);
   const checkpointText = readOptional(layout.checkpoint);
   const checkpoint = checkpointText ? parseCheckpoint(checkpointText.toString('utf8')) : EMPTY_CHECKPOINT;
   if (!checkpoint) throw new EtokenError(ExitCode.software, `${layout.checkpoint} is corrupt`);
 
   const db = new CaDatabase();
-  const index = readOptional(layout.index);
-  if (index) {
-    const bad = db.loadIndex(index.subarray(0, checkpoint.indexBytes).toString('utf8'));
-    if (bad > 0) throw new EtokenError(ExitCode.software, `${layout.index}: ${bad} malformed line(s) before the checkpoint`);
-  }
+  const bad = loadIndexFile(db, layout.index, checkpoint.indexBytes);
+  if (bad > 0) throw new EtokenError(ExitCode.software, `${layout.index}: ${bad} malformed line(s) before the checkpoint`);
   db.setCrlState(checkpoint.crl);
+  if (options.outcomesSince !== undefined) recallRecentOutcomes(db, layout, checkpoint, options.outcomesSince);
 
   let segments: number[] = [];
   try {

@@ -1,0 +1,62 @@
+/**
+ * An etoken-ca-server for the bench: the test fixture on a SoftHSM token,
+ * optionally seeded with a large synthetic database first, with its start-up
+ * time and resident memory read from the outside.
+ */
+import { readFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { makeServerFixture, removeFixture, startServer, type RunningServer, type ServerFixture } from '../../../test/helpers/ca-server.js';
+import type { TestToken } from '../../../test/helpers/softhsm.js';
+import { seedCaDir } from '../db/seed-ca-dir.js';
+import { nowMs } from '../stats.js';
+
+const QUIET_MS = 1000;
+const SETTLE_LIMIT_MS = 60_000;
+
+export interface BenchServer {
+  readonly fixture: ServerFixture;
+  readonly server: RunningServer;
+  /** Spawn to the token logged in and ready to sign, ms (the PIN comes at once, over --pin-fd). */
+  readonly readyMs: number;
+  /** Spawn to the database loaded (audit event db.loaded), ms. */
+  readonly loadedMs: number;
+  stop(): Promise<void>;
+}
+
+/** Resident set of a process now and at its peak, in MB. */
+export function residentMb(pid: number): { rss: number; peak: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = (field: string): number => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? Number.NaN);
+  return { rss: kb('VmRSS') / 1024, peak: kb('VmHWM') / 1024 };
+}
+
+/** Waits until the server has logged nothing for a second: start-up work (a first CRL, say) is over. */
+async function settled(server: RunningServer): Promise<void> {
+  const limit = nowMs() + SETTLE_LIMIT_MS;
+  for (let seen = -1; seen !== server.logs.length && nowMs() < limit; ) {
+    seen = server.logs.length;
+    await sleep(QUIET_MS);
+  }
+}
+
+export async function startBenchServer(token: TestToken, entries: number): Promise<BenchServer> {
+  const fixture = makeServerFixture(token, { CLIENT_TIMEOUT: '60' });
+  if (entries > 0) seedCaDir(fixture.caDir, entries);
+  const start = nowMs();
+  const server = await startServer(fixture, token.pin, false);
+  let loadedAt = 0;
+  void server.waitFor('db.loaded', 1, 60_000).then(() => (loadedAt = nowMs()), () => undefined);
+  await server.waitFor('pin.accepted', 1, 60_000);
+  const readyMs = nowMs() - start;
+  await settled(server);
+  return {
+    fixture,
+    server,
+    readyMs,
+    loadedMs: loadedAt - start,
+    stop: async () => {
+      await server.stop();
+      removeFixture(fixture);
+    },
+  };
+}

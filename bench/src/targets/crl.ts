@@ -1,0 +1,54 @@
+/**
+ * P4: a CRL over `revoked` revoked entries built, signed on the token and
+ * published, the way the server does it on the CRL path: the entries'
+ * encodings kept from the previous CRL (revoked entries never change).
+ * The first CRL, which encodes every entry, is reported beside it.
+ */
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadCaDatabase } from '@etoken-ca/contract/cadb/load';
+import type { TestToken } from '../../../test/helpers/softhsm.js';
+import { seedCaDir } from '../db/seed-ca-dir.js';
+import { median, nowMs, timeRuns } from '../stats.js';
+import { assembleCrl, buildTbsCertList, createCrlTemplate, openPkcs11Token, parseCaCertificate, publishCrl, RevokedEntryCache } from './crl-builder.js';
+
+export interface CrlTiming {
+  /** Median ms with the entries' encodings kept. */
+  readonly warmMs: number;
+  /** ms of the first CRL, every entry encoded. */
+  readonly coldMs: number;
+}
+
+const WEEK_MS = 7 * 86400_000;
+
+export function crlTiming(dir: string, token: TestToken, revoked: number, runs: number): CrlTiming {
+  const caDir = join(dir, 'ca');
+  seedCaDir(caDir, revoked, true);
+  const { db } = loadCaDatabase(caDir);
+  const ca = parseCaCertificate(readFileSync(token.caCertPath));
+  const template = createCrlTemplate(ca);
+  const session = openPkcs11Token({ modulePath: token.modulePath, env: { SOFTHSM2_CONF: token.conf }, label: token.label, serial: '', slotIndex: 0, keyId: null, caPublicKey: ca.publicKey });
+  session.login(token.pin);
+  const cache = new RevokedEntryCache();
+  const crlDir = join(dir, 'crl');
+  let number = 0;
+  let published = '';
+  const oneCrl = (): void => {
+    const thisUpdate = Date.now();
+    const entries = cache.select(db.revokedEntries(), null);
+    const tbs = buildTbsCertList(template, { number: ++number, thisUpdate, nextUpdate: thisUpdate + WEEK_MS, entries });
+    published = publishCrl(crlDir, number, assembleCrl(tbs, template.algorithm, session.sign(tbs)), ['pem']);
+  };
+  try {
+    const start = nowMs();
+    oneCrl();
+    const coldMs = nowMs() - start;
+    const warmMs = median(timeRuns(runs, oneCrl));
+    // The figure counts only if openssl accepts what was published.
+    execFileSync('openssl', ['crl', '-in', published, '-CAfile', token.caCertPath, '-noout'], { stdio: 'pipe' });
+    return { warmMs, coldMs };
+  } finally {
+    session.close();
+  }
+}

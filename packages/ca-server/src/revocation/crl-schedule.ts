@@ -1,0 +1,21 @@
+/** When a CRL is due and what its times are. Pure. */
+import type { CrlState } from '@etoken-ca/contract/cadb/database';
+
+export const DAY_MS = 86_400_000;
+
+export interface CrlTimes {
+  readonly thisUpdate: number;
+  readonly nextUpdate: number;
+}
+
+/** Whole seconds, strictly later than the previous CRL's thisUpdate (even if the clock went back). */
+export function nextCrlTimes(state: CrlState, now: number, crlDays: number): CrlTimes {
+  const thisUpdate = Math.max(Math.floor(now / 1000) * 1000, Math.floor(state.lastThisUpdate / 1000) * 1000 + 1000);
+  return { thisUpdate, nextUpdate: thisUpdate + crlDays * DAY_MS };
+}
+
+/** A new CRL is due when none is published (or its file is gone) or fewer than `reissueDays` remain. */
+export function crlDue(state: CrlState, now: number, reissueDays: number, publishedFilePresent: boolean): boolean {
+  if (!state.published || !publishedFilePresent) return true;
+  return state.published.nextUpdate - now < reissueDays * DAY_MS;
+}

@@ -1,0 +1,28 @@
+import { describe, expect, it } from 'vitest';
+import { CertTable } from './cert-table.js';
+import { formatIndexLine, parseIndexLineBytes } from './index-line.js';
+
+const T = Date.UTC(2030, 0, 1);
+const serial = (n: number): string => (0x1000 + n).toString(16).toUpperCase();
+
+describe('CertTable', () => {
+  it('finds, updates in place and keeps insertion order across growth', () => {
+    const table = new CertTable();
+    for (let n = 0; n < 5000; n++) table.set({ serial: serial(n), status: 'V', notAfter: T + n, subject: `/CN=user ${n}` });
+    expect(table.size).toBe(5000);
+    expect(table.get(serial(4321))).toEqual({ serial: serial(4321), status: 'V', notAfter: T + 4321, subject: '/CN=user 4321' });
+    expect(table.has('ABCDEF')).toBe(false);
+    table.set({ serial: serial(7), status: 'R', notAfter: T, subject: '/CN=user 7', revokedAt: T - 1, reason: 'superseded', withheld: true, req: 'r7' });
+    expect(table.size).toBe(5000);
+    expect(table.get(serial(7))).toEqual({ serial: serial(7), status: 'R', notAfter: T, subject: '/CN=user 7', revokedAt: T - 1, reason: 'superseded', withheld: true, req: 'r7' });
+    expect([...table.values()].map((e) => e.serial).slice(0, 9)).toEqual(Array.from({ length: 9 }, (_, n) => serial(n)));
+    expect([...table.withStatus('R')].map((e) => e.serial)).toEqual([serial(7)]);
+  });
+
+  it('takes index lines straight from their bytes, UTF-8 subjects included', () => {
+    const table = new CertTable();
+    const line = Buffer.from(formatIndexLine({ serial: '0A1B', status: 'R', notAfter: T, revokedAt: T - 1000, reason: 'keyCompromise', subject: '/CN=Jürgen' }));
+    table.setRaw(line, parseIndexLineBytes(line, 0, line.length - 1)!);
+    expect(table.get('0A1B')).toEqual({ serial: '0A1B', status: 'R', notAfter: T, revokedAt: T - 1000, reason: 'keyCompromise', subject: '/CN=Jürgen' });
+  });
+});

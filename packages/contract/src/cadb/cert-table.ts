@@ -1,0 +1,229 @@
+/**
+ * The certificates of the CA database, column by column: typed arrays and
+ * byte pools instead of one object and two strings per certificate, with an
+ * open-addressing hash of the serials. A million certificates take about
+ * 100 MB instead of several hundred, and loading index.txt copies serials
+ * and subjects straight from its bytes without making a string of either.
+ * Rows keep insertion order (index.txt order); an update rewrites a row in place.
+ */
+import type { SerialHex } from '../serial.js';
+import { REVOCATION_REASONS, type IndexEntry, type RawIndexLine } from './index-line.js';
+
+export interface CertRow extends IndexEntry {
+  /** Signed (or maybe signed) and never handed out. */
+  readonly withheld?: boolean;
+  readonly req?: string;
+}
+
+const NO_REASON = -1;
+const EMPTY = 0;
+
+/** FNV-1a over a serial's bytes (ASCII hex). */
+function hashBytes(pool: Buffer, start: number, length: number): number {
+  let h = 0x811c9dc5;
+  for (let i = start; i < start + length; i++) h = Math.imul(h ^ pool[i]!, 0x01000193);
+  return h >>> 0;
+}
+
+function grown<T extends Float64Array | Uint32Array | Uint8Array | Int8Array>(array: T, capacity: number): T {
+  const bigger = new (array.constructor as new (n: number) => T)(capacity);
+  bigger.set(array);
+  return bigger;
+}
+
+/** A plain loop: Buffer#copy costs more than the forty bytes it would move. */
+function copyBytes(from: Uint8Array, start: number, end: number, to: Uint8Array, at: number): void {
+  for (let i = start; i < end; i++) to[at + i - start] = from[i]!;
+}
+
+function sameBytes(pool: Uint8Array, a: number, b: number, length: number): boolean {
+  for (let i = 0; i < length; i++) if (pool[a + i] !== pool[b + i]) return false;
+  return true;
+}
+
+function grownPool(pool: Buffer, needed: number): Buffer {
+  if (needed <= pool.length) return pool;
+  const bigger = Buffer.allocUnsafe(Math.max(needed, pool.length * 2));
+  pool.copy(bigger);
+  return bigger;
+}
+
+export class CertTable {
+  private rows = 0;
+  private capacity = 0;
+  private status = new Uint8Array(0);
+  private notAfter = new Float64Array(0);
+  /** NaN: not revoked. */
+  private revokedAt = new Float64Array(0);
+  private reason = new Int8Array(0);
+  private withheld = new Uint8Array(0);
+  private serialStart = new Uint32Array(0);
+  private serialLength = new Uint8Array(0);
+  private subjectStart = new Uint32Array(0);
+  private subjectLength = new Uint32Array(0);
+  private serialPool: Buffer = Buffer.alloc(0);
+  private serialBytes = 0;
+  private subjectPool: Buffer = Buffer.alloc(0);
+  private subjectBytes = 0;
+  /** Open addressing: row + 1, EMPTY for a free slot; at most half full. */
+  private slots = new Uint32Array(16);
+  /** Request ids are only known for rows written since start-up: kept aside. */
+  private readonly requests = new Map<number, string>();
+
+  get size(): number {
+    return this.rows;
+  }
+
+  /** Makes room for `rows` rows and `bytes` bytes of index.txt without regrowing. */
+  reserve(rows: number, bytes: number): void {
+    this.ensureRows(rows);
+    this.serialPool = grownPool(this.serialPool, rows * 32);
+    this.subjectPool = grownPool(this.subjectPool, bytes);
+  }
+
+  has(serial: SerialHex): boolean {
+    return this.find(serial) >= 0;
+  }
+
+  get(serial: SerialHex): CertRow | undefined {
+    const row = this.find(serial);
+    return row < 0 ? undefined : this.rowAt(row);
+  }
+
+  private find(serial: SerialHex): number {
+    return this.stageSerial(serial) ? this.findStaged(serial.length) : -1;
+  }
+
+  /** Inserts, or rewrites the row of the same serial in place. */
+  set(entry: CertRow): void {
+    if (!this.stageSerial(entry.serial)) throw new Error(`serial ${entry.serial} is not hexadecimal`);
+    const row = this.rowForStaged(entry.serial.length);
+    const length = Buffer.byteLength(entry.subject);
+    this.subjectPool = grownPool(this.subjectPool, this.subjectBytes + length);
+    this.subjectPool.write(entry.subject, this.subjectBytes, 'utf8');
+    this.placeSubject(row, length);
+    this.setFields(row, entry);
+    if (entry.req !== undefined) this.requests.set(row, entry.req);
+  }
+
+  /** set() for a parsed index.txt line, copying serial and subject bytes from `line`. */
+  setRaw(line: Buffer, raw: RawIndexLine): void {
+    this.serialPool = grownPool(this.serialPool, this.serialBytes + raw.serialEnd - raw.serialStart);
+    copyBytes(line, raw.serialStart, raw.serialEnd, this.serialPool, this.serialBytes);
+    const row = this.rowForStaged(raw.serialEnd - raw.serialStart);
+    const length = raw.subjectEnd - raw.subjectStart;
+    this.subjectPool = grownPool(this.subjectPool, this.subjectBytes + length);
+    copyBytes(line, raw.subjectStart, raw.subjectEnd, this.subjectPool, this.subjectBytes);
+    this.placeSubject(row, length);
+    this.setFields(row, raw);
+  }
+
+  /**
+   * Lookups work on bytes: the serial is first written just past the end of
+   * the serial pool ("staged"), where it stays as the new row's serial if
+   * it is not found. False for a serial that is not ASCII.
+   */
+  private stageSerial(serial: SerialHex): boolean {
+    this.serialPool = grownPool(this.serialPool, this.serialBytes + serial.length);
+    for (let i = 0; i < serial.length; i++) {
+      const c = serial.charCodeAt(i);
+      if (c > 0x7f) return false;
+      this.serialPool[this.serialBytes + i] = c;
+    }
+    return true;
+  }
+
+  private findStaged(length: number): number {
+    const mask = this.slots.length - 1;
+    for (let slot = hashBytes(this.serialPool, this.serialBytes, length) & mask; ; slot = (slot + 1) & mask) {
+      const stored = this.slots[slot]!;
+      if (stored === EMPTY) return -1;
+      if (this.serialLength[stored - 1] === length && sameBytes(this.serialPool, this.serialStart[stored - 1]!, this.serialBytes, length)) return stored - 1;
+    }
+  }
+
+  /** The row of the staged serial, a new one when it is not there yet. */
+  private rowForStaged(length: number): number {
+    const found = this.findStaged(length);
+    if (found >= 0) return found;
+    const row = this.rows;
+    this.ensureRows(row + 1);
+    this.serialStart[row] = this.serialBytes;
+    this.serialLength[row] = length;
+    this.serialBytes += length;
+    this.rows = row + 1;
+    this.insertSlot(row);
+    return row;
+  }
+
+  /** The subject just written at the end of the pool belongs to `row`. */
+  private placeSubject(row: number, length: number): void {
+    this.subjectStart[row] = this.subjectBytes;
+    this.subjectLength[row] = length;
+    this.subjectBytes += length;
+  }
+
+  private setFields(row: number, fields: Pick<CertRow, 'status' | 'notAfter' | 'revokedAt' | 'reason' | 'withheld'>): void {
+    this.status[row] = fields.status.charCodeAt(0);
+    this.notAfter[row] = fields.notAfter;
+    this.revokedAt[row] = fields.revokedAt ?? Number.NaN;
+    this.reason[row] = fields.reason === undefined ? NO_REASON : REVOCATION_REASONS.indexOf(fields.reason);
+    this.withheld[row] = fields.withheld ? 1 : 0;
+  }
+
+  /** Every row, in insertion order. */
+  *values(): IterableIterator<CertRow> {
+    for (let row = 0; row < this.rows; row++) yield this.rowAt(row);
+  }
+
+  /** Rows whose status is `status`, without materialising the others. */
+  *withStatus(status: IndexEntry['status']): IterableIterator<CertRow> {
+    const code = status.charCodeAt(0);
+    for (let row = 0; row < this.rows; row++) if (this.status[row] === code) yield this.rowAt(row);
+  }
+
+  private rowAt(row: number): CertRow {
+    const status = String.fromCharCode(this.status[row]!) as IndexEntry['status'];
+    const entry: { -readonly [K in keyof CertRow]: CertRow[K] } = {
+      serial: this.serialPool.toString('latin1', this.serialStart[row]!, this.serialStart[row]! + this.serialLength[row]!),
+      status,
+      notAfter: this.notAfter[row]!,
+      subject: this.subjectPool.toString('utf8', this.subjectStart[row]!, this.subjectStart[row]! + this.subjectLength[row]!),
+    };
+    if (!Number.isNaN(this.revokedAt[row]!)) entry.revokedAt = this.revokedAt[row]!;
+    if (this.reason[row] !== NO_REASON) entry.reason = REVOCATION_REASONS[this.reason[row]!]!;
+    if (this.withheld[row]) entry.withheld = true;
+    const req = this.requests.get(row);
+    if (req !== undefined) entry.req = req;
+    return entry;
+  }
+
+  private insertSlot(row: number): void {
+    const mask = this.slots.length - 1;
+    let slot = hashBytes(this.serialPool, this.serialStart[row]!, this.serialLength[row]!) & mask;
+    while (this.slots[slot] !== EMPTY) slot = (slot + 1) & mask;
+    this.slots[slot] = row + 1;
+  }
+
+  private ensureRows(rows: number): void {
+    if (rows > this.capacity) {
+      const capacity = Math.max(rows, this.capacity * 2, 1024);
+      this.status = grown(this.status, capacity);
+      this.notAfter = grown(this.notAfter, capacity);
+      this.revokedAt = grown(this.revokedAt, capacity);
+      this.reason = grown(this.reason, capacity);
+      this.withheld = grown(this.withheld, capacity);
+      this.serialStart = grown(this.serialStart, capacity);
+      this.serialLength = grown(this.serialLength, capacity);
+      this.subjectStart = grown(this.subjectStart, capacity);
+      this.subjectLength = grown(this.subjectLength, capacity);
+      this.capacity = capacity;
+    }
+    if (rows * 2 > this.slots.length) {
+      let size = this.slots.length;
+      while (rows * 2 > size) size *= 2;
+      this.slots = new Uint32Array(size);
+      for (let row = 0; row < this.rows; row++) this.insertSlot(row);
+    }
+  }
+}

@@ -1,0 +1,216 @@
+/**
+ * Crash injection: every fault point of issuance, in every process (client,
+ * server, parser, signer), kills its process with SIGKILL in the middle of a
+ * real request; what died is restarted (the server with its PIN on
+ * --pin-fd), and after each kill the CA directory must satisfy every
+ * invariant of test/helpers/ca-invariants.ts, the client must have ended
+ * with a certificate that is recorded as valid or a refusal (never a
+ * certificate that is not in index.txt), and at the end, after the sweeper's
+ * grace, nothing is left in the spool. One token, one CA directory.
+ */
+import { X509Certificate } from 'node:crypto';
+import { appendFileSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { FaultPoint } from '@etoken-ca/contract/fault-point';
+import { myproxyRequest } from '../../packages/ca-client/src/testing/myproxy-request.js';
+import { caProblems } from '../helpers/ca-invariants.js';
+import { makeServerFixture, removeFixture, startServer, type RunningServer, type ServerFixture } from '../helpers/ca-server.js';
+import { armFault, disarmFaults, enableFaultPoints } from '../helpers/faults.js';
+import { makeCsr } from '../helpers/fake-server.js';
+import { createTestToken, type TestToken } from '../helpers/softhsm.js';
+import { startClient, type ClientResult } from '../helpers/spool-client.js';
+
+const CLIENT_TIMEOUT_S = 15;
+/** The sweeper removes what dead clients left once CLIENT_TIMEOUT + 10 s have passed, checking every 2 s. */
+const SWEEP_GRACE_MS = (CLIENT_TIMEOUT_S + 10) * 1000 + 4000;
+
+type Role = 'client' | 'server' | 'parser' | 'signer';
+
+/** What the client sees when its request meets the fault: a certificate, a refusal matching the pattern, or its own death. */
+type Expected = 'certificate' | 'killed' | RegExp;
+
+const WITHHELD = /withheld/;
+const POINTS: Readonly<Record<Role, readonly (readonly [FaultPoint, Expected])[]>> = {
+  client: [
+    ['client.after-request-written', 'killed'],
+    ['client.after-lock-published', 'killed'],
+    ['client.while-waiting', 'killed'],
+    ['client.after-answer-read', 'killed'],
+  ],
+  server: [
+    ['server.after-received', 'certificate'],
+    ['server.after-parse', 'certificate'],
+    // Reserved and maybe signed: withheld at the restart, and that recorded outcome is the answer.
+    ['server.after-reserve', WITHHELD],
+    ['server.after-signer-returned', WITHHELD],
+    // Recorded: the restarted server answers from the journal, without signing again.
+    ['server.after-issue-appended', 'certificate'],
+    ['server.after-flush', 'certificate'],
+    ['server.after-answer-written', 'certificate'],
+  ],
+  parser: [
+    ['parser.on-receipt', /request parser failed/],
+    ['parser.before-reply', /request parser failed/],
+  ],
+  signer: [
+    ['signer.on-receipt', WITHHELD],
+    ['signer.after-sign', WITHHELD],
+  ],
+};
+/** Server and signer kills cost a server start (about 3 s with its self-audit); client and parser kills are cheap. */
+const ROUNDS: Readonly<Record<Role, number>> = { client: 22, server: 6, parser: 33, signer: 4 };
+
+let token: TestToken;
+let fixture: ServerFixture;
+let server: RunningServer;
+let request: Buffer;
+let disableFaultPoints: () => void;
+const answered = new Set<string>();
+const kills = new Map<FaultPoint, number>();
+
+function serverPids(name: 'parser' | 'signer'): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const argv = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
+      if (argv.some((a) => a.endsWith(`/${name}/main.js`)) && argv.includes(fixture.configPath)) pids.push(Number(entry));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return pids;
+}
+
+const alive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+async function restartServer(): Promise<void> {
+  if (!server.exited) {
+    const stopping = server.stop();
+    const killer = setTimeout(() => server.child.kill('SIGKILL'), 5000);
+    await stopping;
+    clearTimeout(killer);
+  }
+  server = await startServer(fixture, token.pin);
+}
+
+/** What a crash mid-write leaves: half a record at the end of the journal and half a line at the end of index.txt. */
+function tearTails(): void {
+  const journal = join(fixture.caDir, 'journal');
+  const last = readdirSync(journal).filter((n) => n.endsWith('.jnl')).sort().at(-1)!;
+  appendFileSync(join(journal, last), '{"t":"issue","req":"0123');
+  appendFileSync(join(fixture.caDir, 'index.txt'), 'V\t3001010000');
+}
+
+function expectOutcome(point: FaultPoint, expected: Expected, result: ClientResult): void {
+  const what = `${point}: client ${result.code ?? result.signal} ${result.stderr.trim()}; server: ${JSON.stringify(server.logs.slice(-8))}`;
+  if (expected === 'killed') {
+    expect(result.signal, what).toBe('SIGKILL');
+    return;
+  }
+  if (expected === 'certificate') {
+    expect(result.code, what).toBe(0);
+  } else {
+    expect(result.code, what).not.toBe(0);
+    expect(result.stderr, what).toMatch(expected);
+  }
+  if (result.code === 0) answered.add(new X509Certificate(result.stdout).serialNumber.toUpperCase().replace(/^(00)+(?=.)/, ''));
+}
+
+/** The journal and index.txt settle right after the client's answer (the answer record follows it): re-check briefly. */
+async function expectInvariants(point: FaultPoint): Promise<void> {
+  let problems: string[] = [];
+  for (let attempt = 0; attempt < 5; attempt++) {
+    problems = caProblems(fixture.caDir, answered).problems;
+    if (problems.length === 0) return;
+    await sleep(200);
+  }
+  expect(problems, `after a kill at ${point}`).toEqual([]);
+}
+
+/** The server restarts a dead parser by itself, after a short backoff. */
+async function oneWorker(name: 'parser' | 'signer'): Promise<number[]> {
+  const deadline = Date.now() + 10_000;
+  let pids = serverPids(name);
+  while (pids.length !== 1 && Date.now() < deadline) {
+    await sleep(50);
+    pids = serverPids(name);
+  }
+  return pids;
+}
+
+async function killRound(role: Role, point: FaultPoint, expected: Expected): Promise<void> {
+  const workersBefore = role === 'parser' || role === 'signer' ? await oneWorker(role) : [];
+  armFault(fixture, point);
+  const client = startClient(request, fixture.configPath);
+  if (role === 'server') {
+    await new Promise<void>((resolve) => (server.exited ? resolve() : server.child.once('exit', () => resolve())));
+    expect(server.child.signalCode, `server at ${point}`).toBe('SIGKILL');
+    disarmFaults(fixture);
+    tearTails();
+    await restartServer();
+  }
+  const result = await client.done;
+  disarmFaults(fixture);
+  expectOutcome(point, expected, result);
+  if (role === 'parser' || role === 'signer') {
+    expect(workersBefore.length, `one ${role} before ${point}`).toBe(1);
+    expect(alive(workersBefore[0]!), `${role} killed at ${point}`).toBe(false);
+  }
+  // A signer that died takes the PIN with it (a token failure wipes it); --pin-fd gives it only once.
+  if (role === 'signer') await restartServer();
+  kills.set(point, (kills.get(point) ?? 0) + 1);
+  await expectInvariants(point);
+}
+
+async function runRole(role: Role): Promise<void> {
+  for (let round = 0; round < ROUNDS[role]; round++) {
+    for (const [point, expected] of POINTS[role]) await killRound(role, point, expected);
+  }
+}
+
+beforeAll(async () => {
+  disableFaultPoints = enableFaultPoints();
+  token = createTestToken({ label: `crash-${process.pid}`, keyType: 'rsa', owner: 'causer' });
+  fixture = makeServerFixture(token, { CLIENT_TIMEOUT: String(CLIENT_TIMEOUT_S), TOKEN_POLL_INTERVAL: '1' });
+  request = myproxyRequest((await makeCsr(fixture.dir, 'crash')).pem, { username: '/O=Example/CN=Crash Test' });
+  server = await startServer(fixture, token.pin);
+});
+
+afterAll(async () => {
+  disableFaultPoints?.();
+  await server?.stop();
+  token?.cleanup();
+  if (fixture) removeFixture(fixture);
+  const total = [...kills.values()].reduce((a, b) => a + b, 0);
+  console.log(`crash test: ${total} kills, ${answered.size} certificates answered\n${[...kills].map(([p, n]) => `  ${p}: ${n}`).join('\n')}`);
+});
+
+describe.sequential('kill -9 at every fault point, restart, check the invariants', () => {
+  it('client', () => runRole('client'), 300_000);
+  it('parser', () => runRole('parser'), 300_000);
+  it('signer', () => runRole('signer'), 300_000);
+  it('server', () => runRole('server'), 600_000);
+
+  it('ends every request: nothing left in the spool after the sweeper grace', async () => {
+    const spool = (): string[] =>
+      ['incoming', 'answers'].flatMap((d) => readdirSync(join(fixture.spoolDir, d)).map((n) => `${d}/${n}`));
+    const deadline = Date.now() + SWEEP_GRACE_MS + 10_000;
+    while (spool().length > 0 && Date.now() < deadline) await sleep(1000);
+    expect(spool()).toEqual([]);
+    expect(caProblems(fixture.caDir, answered).problems).toEqual([]);
+  }, 60_000);
+
+  it('killed at least 200 times', () => {
+    expect([...kills.values()].reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(200);
+  });
+});
