@@ -1,11 +1,14 @@
 /**
  * The demo: a SoftHSM token with a fresh CA key, etoken-ca-server with its
  * parser and signer under their own users, a certificate through
- * etoken-ca-client and one through myproxy-logon, then the database listing.
+ * etoken-ca-client and one through myproxy-logon, a revocation with
+ * revoke-cert and the CRL it publishes, then the database listing.
  * Everything it starts is stopped and removed at the end.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { CLIENT_BIN, makeServerFixture, removeFixture, REVOKE_BIN, startServer, type RunningServer, type ServerFixture } from '../test/helpers/ca-server.js';
 import { myproxyUnavailable, startMyProxy, type MyProxyServer } from '../test/helpers/myproxy.js';
 import { createTestToken, type TestToken } from '../test/helpers/softhsm.js';
@@ -71,6 +74,21 @@ async function main(): Promise<void> {
       if (logon.code !== 0 || !logon.certPem) throw new Error(`myproxy-logon failed: ${logon.stderr.trim()}`);
       say(`myproxy-logon through myproxy-server got: ${describeCert(logon.certPem)}`);
     }
+
+    const serial = new X509Certificate(issued.stdout).serialNumber;
+    const revoked = execFileSync(process.execPath, [REVOKE_BIN, serial, '--reason', 'keyCompromise', '--config', fixture.configPath], { encoding: 'utf8' });
+    say(`revoke-cert ${serial} --reason keyCompromise: ${revoked.trim().replace(/\n/g, '; ')}`);
+    const crlPath = join(fixture.dir, 'crl', 'crl.pem');
+    const crl = execFileSync('openssl', ['crl', '-in', crlPath, '-noout', '-text', '-CAfile', token.caCertPath], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const crlNumber = /X509v3 CRL Number:\s*\n\s*(\d+)/.exec(crl)?.[1];
+    say(`published CRL ${crlPath}: number ${crlNumber}, signed by the CA on the token, lists ${(crl.match(/Serial Number:/g) ?? []).length} revoked certificate(s)`);
+    const certFile = join(fixture.dir, 'demo-user.pem');
+    writeFileSync(certFile, issued.stdout);
+    const check = spawnSync('openssl', ['verify', '-crl_check', '-CAfile', token.caCertPath, '-CRLfile', crlPath, certFile], { encoding: 'utf8' });
+    say(`openssl verify -crl_check on the revoked certificate: ${(check.stdout + check.stderr).includes('certificate revoked') ? 'rejected, certificate revoked' : 'NOT rejected'}`);
 
     const list = execFileSync(process.execPath, [REVOKE_BIN, '--list', '--config', fixture.configPath], { encoding: 'utf8' });
     say('revoke-cert --list:');
