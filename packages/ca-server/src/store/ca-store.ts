@@ -25,6 +25,7 @@ import { formatIndexLine } from '@etoken-ca/contract/cadb/index-line';
 import { encodeRecord, type JournalRecord } from '@etoken-ca/contract/cadb/journal';
 import { caLayout, segmentName, type CaLayout, type Checkpoint } from '@etoken-ca/contract/cadb/layout';
 import { loadCaDatabase } from '@etoken-ca/contract/cadb/load';
+import { pemBytes } from '../x509/pem.js';
 import { GroupCommit } from './group-commit.js';
 
 const fdatasyncAsync = promisify(fdatasync);
@@ -39,12 +40,8 @@ const SEGMENT_LIMIT = 64 * 1024 * 1024;
  */
 export const OUTCOME_RETENTION_MS = 15 * 60_000;
 
-/** Lines cut by slicing, not by a regular expression: a CRL of 100,000 entries is 7 MB of base64. */
 export function derToPem(der: Buffer, label = 'CERTIFICATE'): string {
-  const b64 = der.toString('base64');
-  const lines: string[] = [];
-  for (let at = 0; at < b64.length; at += 64) lines.push(b64.slice(at, at + 64));
-  return `-----BEGIN ${label}-----\n${lines.join('\n')}\n-----END ${label}-----\n`;
+  return pemBytes(der, label).toString('latin1');
 }
 
 /**

@@ -6,7 +6,7 @@
  * records. Pure: no I/O.
  */
 import type { SerialHex } from '../serial.js';
-import { CertTable, type CertRow } from './cert-table.js';
+import { CertTable, type CertRow, type RevokedRowVisitor } from './cert-table.js';
 import { formatIndexLine, parseIndexLineBytes, type RevocationReason } from './index-line.js';
 import type { JournalRecord } from './journal.js';
 
@@ -252,8 +252,13 @@ export class CaDatabase {
     if (text !== '') yield text;
   }
 
-  revokedEntries(): CertEntry[] {
-    return [...this.certs.withStatus('R')];
+  /** The revoked certificates as the CRL path reads them: row numbers and fields, no objects (see CertTable). */
+  forEachRevoked(visit: RevokedRowVisitor): void {
+    this.certs.forEachRevoked(visit);
+  }
+
+  serialAt(row: number): SerialHex {
+    return this.certs.serialAt(row);
   }
 }
 
