@@ -1,4 +1,5 @@
 /** Command line of etoken-ca-server. */
+import { parseCommandLine } from '@etoken-ca/contract/cli';
 import { EtokenError, ExitCode } from '@etoken-ca/contract/exit-codes';
 
 export interface ServerArgs {
@@ -51,30 +52,24 @@ Exit codes: 0 stopped cleanly, 64 usage, 69 token or service unavailable,
 70 internal error, 73 cannot create, 77 not root, 78 configuration error.`;
 
 export function parseServerArgs(argv: readonly string[]): ServerArgs {
-  let config: string | undefined;
-  let pinFd: number | undefined;
-  let usbEventsFrom: string | undefined;
-  let check = false;
-  let help = false;
-  let version = false;
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    const value = (): string => {
-      const v = argv[++i];
-      if (v === undefined) throw new EtokenError(ExitCode.usage, `${arg} needs a value`);
-      return v;
-    };
-    if (arg === '--help' || arg === '-h') help = true;
-    else if (arg === '--version') version = true;
-    else if (arg === '--check') check = true;
-    else if (arg === '--config') config = value();
-    else if (arg.startsWith('--config=')) config = arg.slice(9);
-    else if (arg === '--pin-fd') {
-      const v = value();
-      if (!/^\d{1,4}$/.test(v) || Number(v) < 3) throw new EtokenError(ExitCode.usage, '--pin-fd needs a descriptor number >= 3');
-      pinFd = Number(v);
-    } else if (arg === '--usb-events-from') usbEventsFrom = value();
-    else throw new EtokenError(ExitCode.usage, `unknown argument ${arg} (see --help)`);
+  const { values } = parseCommandLine(argv, {
+    help: { type: 'boolean', short: 'h' },
+    version: { type: 'boolean' },
+    check: { type: 'boolean' },
+    config: { type: 'string' },
+    'pin-fd': { type: 'string' },
+    'usb-events-from': { type: 'string' },
+  });
+  const pinFd = values['pin-fd'];
+  if (pinFd !== undefined && (!/^\d{1,4}$/.test(pinFd) || Number(pinFd) < 3)) {
+    throw new EtokenError(ExitCode.usage, '--pin-fd needs a descriptor number >= 3');
   }
-  return { config, pinFd, usbEventsFrom, check, help, version };
+  return {
+    config: values.config,
+    pinFd: pinFd === undefined ? undefined : Number(pinFd),
+    usbEventsFrom: values['usb-events-from'],
+    check: values.check ?? false,
+    help: values.help ?? false,
+    version: values.version ?? false,
+  };
 }

@@ -1,5 +1,6 @@
 /** Command line of revoke-cert. */
 import { parseReason, REVOCATION_REASONS, type RevocationReason } from '@etoken-ca/contract/cadb/index-line';
+import { parseCommandLine } from '@etoken-ca/contract/cli';
 import { EtokenError, ExitCode } from '@etoken-ca/contract/exit-codes';
 import type { CertState } from './listing.js';
 
@@ -47,35 +48,39 @@ export interface Args {
 }
 
 export function parseArgs(argv: readonly string[]): Args {
-  const args: Args = { list: false, json: false, help: false, reason: 'unspecified', wait: true, timeoutSeconds: 60, targets: [] };
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    const value = (): string => {
-      const v = argv[++i];
-      if (v === undefined) throw new EtokenError(ExitCode.usage, `${arg} needs a value`);
-      return v;
-    };
-    if (arg === '--help' || arg === '-h') args.help = true;
-    else if (arg === '--list') args.list = true;
-    else if (arg === '--json') args.json = true;
-    else if (arg === '--no-wait') args.wait = false;
-    else if (arg === '--config') args.config = value();
-    else if (arg === '--subject') args.subject = value();
-    else if (arg === '--reason') {
-      const reason = parseReason(value());
-      if (!reason) throw new EtokenError(ExitCode.usage, `--reason must be one of ${REVOCATION_REASONS.join(', ')}`);
-      args.reason = reason;
-    } else if (arg === '--timeout') {
-      const v = value();
-      if (!/^\d{1,4}$/.test(v) || Number(v) < 1) throw new EtokenError(ExitCode.usage, '--timeout needs a number of seconds from 1 to 9999');
-      args.timeoutSeconds = Number(v);
-    } else if (arg === '--state') {
-      const s = value() as CertState;
-      if (!STATES.includes(s)) throw new EtokenError(ExitCode.usage, `--state must be one of ${STATES.join(', ')}`);
-      args.state = s;
-    } else if (arg.startsWith('-') && arg !== '-') throw new EtokenError(ExitCode.usage, `unknown argument ${arg} (see --help)`);
-    else args.targets.push(arg);
-  }
+  const { values, positionals } = parseCommandLine(
+    argv,
+    {
+      help: { type: 'boolean', short: 'h' },
+      list: { type: 'boolean' },
+      json: { type: 'boolean' },
+      'no-wait': { type: 'boolean' },
+      config: { type: 'string' },
+      subject: { type: 'string' },
+      reason: { type: 'string' },
+      timeout: { type: 'string' },
+      state: { type: 'string' },
+    },
+    true,
+  );
+  const reason = values.reason === undefined ? 'unspecified' : parseReason(values.reason);
+  if (!reason) throw new EtokenError(ExitCode.usage, `--reason must be one of ${REVOCATION_REASONS.join(', ')}`);
+  const timeout = values.timeout ?? '60';
+  if (!/^\d{1,4}$/.test(timeout) || Number(timeout) < 1) throw new EtokenError(ExitCode.usage, '--timeout needs a number of seconds from 1 to 9999');
+  const state = values.state as CertState | undefined;
+  if (state !== undefined && !STATES.includes(state)) throw new EtokenError(ExitCode.usage, `--state must be one of ${STATES.join(', ')}`);
+  const args: Args = {
+    config: values.config,
+    list: values.list ?? false,
+    json: values.json ?? false,
+    help: values.help ?? false,
+    state,
+    subject: values.subject,
+    reason,
+    wait: !values['no-wait'],
+    timeoutSeconds: Number(timeout),
+    targets: positionals,
+  };
   if (args.list && args.targets.length > 0) throw new EtokenError(ExitCode.usage, '--list takes no serials or files');
   return args;
 }
