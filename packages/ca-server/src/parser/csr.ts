@@ -5,13 +5,15 @@
  * copied).
  */
 import { createPublicKey, verify, type KeyObject } from 'node:crypto';
-import { AsnParser, AsnSerializer } from '@peculiar/asn1-schema';
-import { CertificationRequest } from '@peculiar/asn1-csr';
 import { badRequest } from '@etoken-ca/contract/exit-codes';
 import type { ParsedRequest } from '../ipc.js';
+import { isCanonicalDer } from './canonical-der.js';
+import { readCsrStructure, type CsrStructure } from './csr-structure.js';
 import { signatureAlgorithm } from './signature-algorithms.js';
 
 export type CsrKey = Pick<ParsedRequest, 'spki' | 'keyType' | 'keyBits' | 'rsaExponent' | 'curve' | 'csrHash'>;
+
+const VERSION_1 = Buffer.of(0);
 
 const CURVES: Readonly<Record<string, { name: NonNullable<ParsedRequest['curve']>; bits: number }>> = {
   prime256v1: { name: 'P-256', bits: 256 },
@@ -21,15 +23,12 @@ const CURVES: Readonly<Record<string, { name: NonNullable<ParsedRequest['curve']
 
 export function inspectCsr(der: Buffer): CsrKey {
   const csr = decodeStrictly(der);
-  const info = csr.certificationRequestInfo;
-  if (info.version !== 0) throw badRequest('CSR version is not 1');
-  const key = publicKey(Buffer.from(AsnSerializer.serialize(info.subjectPKInfo)));
+  if (!csr.version.equals(VERSION_1)) throw badRequest('CSR version is not 1');
+  const key = publicKey(csr.spki);
   const facts = keyFacts(key);
-  const algorithm = signatureAlgorithm(csr.signatureAlgorithm);
+  const algorithm = signatureAlgorithm(csr.algorithm, csr.parameters);
   if (facts.keyType !== algorithm.keyType) throw badRequest('CSR signature algorithm does not match its key');
-  if (!csr.certificationRequestInfoRaw) throw badRequest('CSR has no request info');
-  const signed = Buffer.from(csr.certificationRequestInfoRaw);
-  if (!verify(algorithm.hash, signed, key, Buffer.from(csr.signature))) throw badRequest('CSR signature does not verify');
+  if (!verify(algorithm.hash, csr.info, key, csr.signature)) throw badRequest('CSR signature does not verify');
   return { spki: canonicalSpki(key), csrHash: algorithm.hash, ...facts };
 }
 
@@ -43,21 +42,19 @@ function canonicalSpki(key: KeyObject): string {
   return plain.export({ type: 'spki', format: 'der' }).toString('base64');
 }
 
-/** Parses the DER and insists it re-encodes to the very same bytes: no BER, no trailing data. */
-function decodeStrictly(der: Buffer): CertificationRequest {
-  let csr: CertificationRequest;
+/**
+ * Reads the request's shape, then insists the whole input is canonical DER:
+ * no BER, no trailing data. (A schema parse and re-encode proved the same
+ * at 1.7 ms a request; this walk takes a few microseconds.)
+ */
+function decodeStrictly(der: Buffer): CsrStructure {
+  let csr: CsrStructure;
   try {
-    csr = AsnParser.parse(der, CertificationRequest);
+    csr = readCsrStructure(der);
   } catch {
     throw badRequest('CSR is not a PKCS#10 certification request');
   }
-  let again: Buffer;
-  try {
-    again = Buffer.from(AsnSerializer.serialize(csr));
-  } catch {
-    throw badRequest('CSR is not a PKCS#10 certification request');
-  }
-  if (!again.equals(der)) throw badRequest('CSR is not in canonical DER (or has trailing bytes)');
+  if (csr.end !== der.length || !isCanonicalDer(der)) throw badRequest('CSR is not in canonical DER (or has trailing bytes)');
   return csr;
 }
 

@@ -3,7 +3,6 @@
  * hash Node's crypto.verify needs. RSA-PSS is not accepted (MyProxy and
  * common clients sign CSRs with PKCS#1 v1.5).
  */
-import type { AlgorithmIdentifier } from '@peculiar/asn1-x509';
 import { badRequest } from '@etoken-ca/contract/exit-codes';
 import { printable } from '@etoken-ca/contract/dn';
 
@@ -23,12 +22,11 @@ const ALGORITHMS: Readonly<Record<string, SignatureAlgorithm>> = {
   '1.2.840.10045.4.3.4': { keyType: 'ec', hash: 'sha512' },
 };
 
-export function signatureAlgorithm(identifier: AlgorithmIdentifier): SignatureAlgorithm {
-  const algorithm = ALGORITHMS[identifier.algorithm];
-  if (!algorithm) throw badRequest(`unsupported CSR signature algorithm ${printable(identifier.algorithm)}`);
-  const parameters = identifier.parameters;
-  // RSA: NULL (the parser gives null) or absent, as RFC 4055 allows; ECDSA: absent (RFC 5758).
-  const allowed = parameters === undefined || (algorithm.keyType === 'rsa' && parameters === null);
+export function signatureAlgorithm(oid: string, parameters: 'absent' | 'null' | 'other'): SignatureAlgorithm {
+  const algorithm = ALGORITHMS[oid];
+  if (!algorithm) throw badRequest(`unsupported CSR signature algorithm ${printable(oid)}`);
+  // RSA: NULL or absent, as RFC 4055 allows; ECDSA: absent (RFC 5758).
+  const allowed = parameters === 'absent' || (algorithm.keyType === 'rsa' && parameters === 'null');
   if (!allowed) throw badRequest('unexpected parameters in CSR signature algorithm');
   return algorithm;
 }

@@ -7,7 +7,8 @@
 import { existsSync, mkdirSync, renameSync, symlinkSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { fsyncDirectory } from '@etoken-ca/contract/revocation-queue-dir';
-import { derToPem, writeFileAtomic } from '../store/ca-store.js';
+import { writeFileAtomic } from '../store/ca-store.js';
+import { pemBytes } from '../x509/pem.js';
 
 export type CrlFormat = 'pem' | 'der';
 
@@ -29,7 +30,7 @@ function replaceLink(dir: string, target: string, name: string): void {
 export function publishCrl(dir: string, number: number, der: Buffer, formats: readonly CrlFormat[]): string {
   mkdirSync(dir, { recursive: true, mode: 0o755 });
   for (const format of formats) {
-    writeFileAtomic(join(dir, numberedCrlName(number, format)), format === 'pem' ? derToPem(der, 'X509 CRL') : der, 0o644);
+    writeFileAtomic(join(dir, numberedCrlName(number, format)), format === 'pem' ? pemBytes(der, 'X509 CRL') : der, 0o644);
   }
   fsyncDirectory(dir);
   for (const format of formats) replaceLink(dir, numberedCrlName(number, format), latestCrlName(format));

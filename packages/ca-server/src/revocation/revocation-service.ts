@@ -118,9 +118,9 @@ export class RevocationService {
     store.append({ t: 'crl-number', number, thisUpdate: times.thisUpdate, at: now });
     await store.commit();
 
-    const entries = this.cache.select(store.db.entries(), settings.crlDropExpired ? times.thisUpdate : null);
-    const tbs = buildTbsCertList(this.d.template, { number, ...times, entries });
-    const outcome = await this.d.token.signCrl({ type: 'sign-crl', id: `crl-${number}`, tbs: tbs.toString('base64') });
+    const entries = this.cache.select(store.db, settings.crlDropExpired ? times.thisUpdate : null);
+    const tbs = buildTbsCertList(this.d.template, { number, ...times, entries: [entries.der] });
+    const outcome = await this.d.token.signCrl({ type: 'sign-crl', id: `crl-${number}`, tbs });
     if (outcome.result.type !== 'crl' || !outcome.stable) {
       const reason = outcome.result.type === 'error' ? outcome.result.reason : 'token changed during the signature';
       log.warn({ event: 'crl.not-published', number, reason, queued: requests.length }, `CRL ${number} not published: ${reason}`);
@@ -133,8 +133,8 @@ export class RevocationService {
     // Durable with the checkpoint, which also rewrites index.txt with the new R lines.
     await store.checkpointWhenIdle();
     log.info(
-      { event: 'crl.issued', number, entries: entries.length, thisUpdate: new Date(times.thisUpdate).toISOString(), nextUpdate: new Date(times.nextUpdate).toISOString(), path },
-      `CRL ${number} published with ${entries.length} entries`,
+      { event: 'crl.issued', number, entries: entries.count, thisUpdate: new Date(times.thisUpdate).toISOString(), nextUpdate: new Date(times.nextUpdate).toISOString(), path },
+      `CRL ${number} published with ${entries.count} entries`,
     );
     const hook = this.d.postCrl(number, path);
     for (const r of requests) moveToDone(this.d.queue, { ...r, crlNumber: number, doneAt: this.clock() });

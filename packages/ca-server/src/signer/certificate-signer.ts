@@ -14,6 +14,7 @@ import { createCrlTemplate } from '../x509/crl.js';
 import { checkTbsCertList } from '../x509/crl-invariants.js';
 import { checkInvariants } from '../x509/invariants.js';
 import { CertificateRefused, refuse } from '../x509/refusal.js';
+import { subjectKeyFromSpki } from '../x509/subject-key.js';
 import { buildTbs, type CertTemplate } from '../x509/template.js';
 
 export type SignerHandler = (request: SignerRequest) => SignerEvent;
@@ -28,7 +29,7 @@ export function createSignerHandler(template: CertTemplate, ca: CaCertificate, t
   }
 
   function signCrl(request: SignCrlRequest): SignerEvent {
-    const tbs = Buffer.from(request.tbs, 'base64');
+    const tbs = request.tbs;
     checkTbsCertList(tbs, crlTemplate);
     const signature = token.sign(tbs);
     if (!verify(crlTemplate.algorithm.hash, tbs, ca.publicKey, signature)) refuse('signed CRL does not verify with the CA public key');
@@ -36,8 +37,9 @@ export function createSignerHandler(template: CertTemplate, ca: CaCertificate, t
   }
 
   function signCert(request: SignCertRequest): SignerEvent {
-    const tbs = buildTbs(template, request);
-    checkInvariants(tbs, template.limits);
+    const subjectKey = subjectKeyFromSpki(Buffer.from(request.spki, 'base64'));
+    const tbs = buildTbs(template, request, subjectKey);
+    checkInvariants(tbs, template.limits, subjectKey);
     const der = assembleCertificate(tbs, template.algorithm, token.sign(tbs));
     verifyIssued(der, ca, request.serial);
     return { type: 'cert', id: request.id, der: der.toString('base64'), tokenOk: checkAfterSigning(request.id) };

@@ -15,15 +15,15 @@ import { parseCaCertificate, type CaCertificate } from '../x509/ca-certificate.j
 import { createCertTemplate, type CertTemplate } from '../x509/template.js';
 import { createSignerHandler } from './certificate-signer.js';
 import { MalformedRequest, parseSignerRequest } from './requests.js';
-import { forEachLineSync, readAllSync, writeLineSync } from './sync-io.js';
+import { readAllSync, SyncRequestReader, writeLineSync } from './sync-io.js';
 
 const REQUEST_FD = 0;
 const EVENT_FD = 1;
 const DIAGNOSTIC_FD = 2;
 const PIN_FD = 3;
 const MAX_PIN_BYTES = 256;
-// A CRL of 100,000 entries is about 5 MB of TBSCertList, 7 MB in base64.
-const MAX_REQUEST_LINE = 32 << 20;
+// Request lines are small: a CRL's TBSCertList follows its line as raw bytes.
+const MAX_REQUEST_LINE = 1 << 20;
 
 const emit = (event: SignerEvent): void => writeLineSync(EVENT_FD, JSON.stringify(event));
 const diagnose = (line: string): void => writeLineSync(DIAGNOSTIC_FD, `etoken-ca-signer: ${line.replace(/[\r\n]+/g, ' ')}`);
@@ -92,10 +92,11 @@ function logIn(token: Token): void {
 
 function serve(token: Token, ca: CaCertificate, template: CertTemplate): void {
   const handle = createSignerHandler(template, ca, token, diagnose);
-  forEachLineSync(REQUEST_FD, MAX_REQUEST_LINE, (line) => {
-    if (line.trim() === '') return;
+  const input = new SyncRequestReader(REQUEST_FD, MAX_REQUEST_LINE);
+  for (let line = input.line(); line !== null; line = input.line()) {
+    if (line.trim() === '') continue;
     try {
-      const request = parseSignerRequest(line);
+      const request = parseSignerRequest(line, (bytes) => input.bytes(bytes));
       const signs = request.type === 'sign-cert';
       if (signs) faultPoint('signer.on-receipt');
       const event = handle(request);
@@ -106,7 +107,7 @@ function serve(token: Token, ca: CaCertificate, template: CertTemplate): void {
       diagnose(`malformed request: ${e.message}`);
       if (e.id !== undefined) emit({ type: 'error', id: e.id, reason: e.message, tokenGone: false });
     }
-  });
+  }
 }
 
 function main(): void {

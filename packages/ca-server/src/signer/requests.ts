@@ -13,12 +13,21 @@ export class MalformedRequest extends Error {
   }
 }
 
+/** A CRL of 100,000 entries is about 5 MB of TBSCertList. */
+const MAX_PAYLOAD = 64 << 20;
+
 const isString = (v: unknown): v is string => typeof v === 'string';
 const isRdn = (v: unknown): v is Rdn => typeof v === 'object' && v !== null && isString((v as Rdn).type) && isString((v as Rdn).value);
 const isBase64 = (v: string): boolean => /^[A-Za-z0-9+/]*={0,2}$/.test(v);
 const isEpochMs = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
 
-export function parseSignerRequest(line: string): SignerRequest {
+/** A line whose `bytes` cannot be read leaves the stream out of step: not a request to refuse, the end of the input. */
+class BrokenFraming extends Error {
+  override readonly name = 'BrokenFraming';
+}
+
+/** A request line; `payload(n)` reads the n bytes that follow a line announcing them (`bytes`). */
+export function parseSignerRequest(line: string, payload: (bytes: number) => Buffer): SignerRequest {
   let value: unknown;
   try {
     value = JSON.parse(line);
@@ -26,6 +35,12 @@ export function parseSignerRequest(line: string): SignerRequest {
     throw new MalformedRequest('request line is not JSON', undefined);
   }
   const r = (typeof value === 'object' && value !== null ? value : {}) as Record<string, unknown>;
+  // The payload is read before anything else is judged, so a refused request still leaves the stream in step.
+  let attached: Buffer | undefined;
+  if (r.bytes !== undefined) {
+    if (!Number.isSafeInteger(r.bytes) || (r.bytes as number) < 0 || (r.bytes as number) > MAX_PAYLOAD) throw new BrokenFraming('request announces an impossible payload');
+    attached = payload(r.bytes as number);
+  }
   const id = isString(r.id) && /^[\x21-\x7e]{1,128}$/.test(r.id) ? r.id : undefined;
   const fail = (why: string): never => {
     throw new MalformedRequest(why, id);
@@ -33,8 +48,8 @@ export function parseSignerRequest(line: string): SignerRequest {
   if (id === undefined) fail('request has no valid id');
   if (r.type === 'check') return { type: 'check', id: id! };
   if (r.type === 'sign-crl') {
-    if (!isString(r.tbs) || !isBase64(r.tbs)) fail('tbs is not base64');
-    return { type: 'sign-crl', id: id!, tbs: r.tbs as string };
+    if (!attached?.length) fail('sign-crl without its TBSCertList');
+    return { type: 'sign-crl', id: id!, tbs: attached! };
   }
   if (r.type !== 'sign-cert') return fail('unknown request type');
   if (!isString(r.serial)) fail('serial is not a string');

@@ -36,8 +36,11 @@ let handle: SignerHandler;
 const log: string[] = [];
 const userSpki = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ type: 'spki', format: 'der' }).toString('base64');
 const now = Math.floor(Date.now() / 1000) * 1000;
+const noPayload = (): Buffer => {
+  throw new Error('no payload expected');
+};
 const signCert = (id: string, extra: object = {}): SignerRequest =>
-  parseSignerRequest(JSON.stringify({ type: 'sign-cert', id, serial: '7F01', subject: [{ type: 'CN', value: 'Jane' }], emails: [], spki: userSpki, notBefore: now, notAfter: now + 3600_000, ...extra }));
+  parseSignerRequest(JSON.stringify({ type: 'sign-cert', id, serial: '7F01', subject: [{ type: 'CN', value: 'Jane' }], emails: [], spki: userSpki, notBefore: now, notAfter: now + 3600_000, ...extra }), noPayload);
 
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'etoken-signer-unit-'));
@@ -78,12 +81,23 @@ describe('signer request handling', () => {
 
 describe('request lines', () => {
   it('refuses malformed lines with a reason and, where it can, the id', () => {
-    expect(() => parseSignerRequest('{')).toThrow(/not JSON/);
-    expect(() => parseSignerRequest('{"type":"check"}')).toThrow(/no valid id/);
-    expect(() => parseSignerRequest('{"type":"sign","id":"x"}')).toThrow(/unknown request type/);
+    expect(() => parseSignerRequest('{', noPayload)).toThrow(/not JSON/);
+    expect(() => parseSignerRequest('{"type":"check"}', noPayload)).toThrow(/no valid id/);
+    expect(() => parseSignerRequest('{"type":"sign","id":"x"}', noPayload)).toThrow(/unknown request type/);
     expect(() => signCert('x', { subject: [{ type: 'CN' }] })).toThrow(expect.objectContaining({ id: 'x', message: 'subject is not a list of RDNs' }));
     expect(() => signCert('x', { notBefore: 1.5 })).toThrow(/whole milliseconds/);
     expect(() => signCert('x', { spki: 'a b' })).toThrow(/base64/);
+  });
+
+  it('reads a CRL from the bytes after its line, also when the request is refused', () => {
+    const tbs = Buffer.from('3000', 'hex');
+    const reads: number[] = [];
+    const payload = (bytes: number): Buffer => (reads.push(bytes), tbs.subarray(0, bytes));
+    expect(parseSignerRequest('{"type":"sign-crl","id":"c1","bytes":2}', payload)).toEqual({ type: 'sign-crl', id: 'c1', tbs });
+    expect(() => parseSignerRequest('{"type":"sign-crl","bytes":2}', payload)).toThrow(/no valid id/);
+    expect(() => parseSignerRequest('{"type":"sign-crl","id":"c2"}', payload)).toThrow(/without its TBSCertList/);
+    expect(reads).toEqual([2, 2]);
+    expect(() => parseSignerRequest('{"type":"check","id":"c3","bytes":-1}', payload)).toThrow(/impossible payload/);
   });
 
   it('keeps only the known fields', () => {

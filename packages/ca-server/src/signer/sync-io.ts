@@ -32,30 +32,61 @@ export function readAllSync(fd: number, maxBytes: number): Buffer {
 }
 
 /**
- * Calls onLine for each complete line until EOF. A line longer than maxLine
- * is an error. A long line (a large CRL) is gathered as a list of chunks and
- * joined once, not re-copied per chunk.
+ * Requests on a pipe: JSON lines, each optionally followed by a binary
+ * payload of a length its line announced (a CRL's TBSCertList travels as
+ * its own bytes, not as 7 MB of base64 inside JSON). A long line is
+ * gathered as a list of chunks and joined once; a payload is read straight
+ * into its own buffer.
  */
-export function forEachLineSync(fd: number, maxLine: number, onLine: (line: string) => void): void {
-  const chunk = Buffer.alloc(65536);
-  let parts: Buffer[] = [];
-  let pendingLength = 0;
-  for (;;) {
-    const n = readChunk(fd, chunk);
-    if (n === 0) return;
-    let data = chunk.subarray(0, n);
-    for (let end = data.indexOf(0x0a); end >= 0; end = data.indexOf(0x0a)) {
-      const head = data.subarray(0, end);
-      onLine((parts.length ? Buffer.concat([...parts, head]) : head).toString('utf8'));
-      parts = [];
-      pendingLength = 0;
-      data = data.subarray(end + 1);
+export class SyncRequestReader {
+  private readonly chunk = Buffer.alloc(65536);
+  /** Bytes read but not consumed yet: chunk[from, to). */
+  private from = 0;
+  private to = 0;
+
+  constructor(
+    private readonly fd: number,
+    private readonly maxLine: number,
+  ) {}
+
+  /** The next line without its newline, or null at EOF. A line longer than maxLine is an error. */
+  line(): string | null {
+    const parts: Buffer[] = [];
+    let length = 0;
+    for (;;) {
+      const end = this.chunk.indexOf(0x0a, this.from);
+      if (end >= 0 && end < this.to) {
+        const head = this.chunk.subarray(this.from, end);
+        this.from = end + 1;
+        return (parts.length ? Buffer.concat([...parts, head]) : head).toString('utf8');
+      }
+      if (this.to > this.from) {
+        parts.push(Buffer.from(this.chunk.subarray(this.from, this.to)));
+        length += this.to - this.from;
+      }
+      if (length > this.maxLine) throw new Error(`request line longer than ${this.maxLine} bytes`);
+      if (!this.fill()) return null;
     }
-    if (data.length > 0) {
-      parts.push(Buffer.from(data));
-      pendingLength += data.length;
+  }
+
+  /** Exactly `count` bytes, the payload its line announced. EOF before them is an error. */
+  bytes(count: number): Buffer {
+    const out = Buffer.allocUnsafe(count);
+    const buffered = Math.min(count, this.to - this.from);
+    this.chunk.copy(out, 0, this.from, this.from + buffered);
+    this.from += buffered;
+    for (let got = buffered; got < count; ) {
+      const n = readChunk(this.fd, out.subarray(got));
+      if (n === 0) throw new Error(`end of input ${count - got} bytes into a payload`);
+      got += n;
     }
-    if (pendingLength > maxLine) throw new Error(`request line longer than ${maxLine} bytes`);
+    return out;
+  }
+
+  private fill(): boolean {
+    this.from = 0;
+    this.to = readChunk(this.fd, this.chunk);
+    return this.to > 0;
   }
 }
 

@@ -95,6 +95,13 @@ export class LineWorker {
     if (!this.exited) this.child.stdin!.write(`${JSON.stringify(message)}\n`);
   }
 
+  /** A line announcing `bytes`, then the payload's own bytes (no base64, no copy into the line). */
+  sendWithPayload(message: object, payload: Buffer): void {
+    if (this.exited) return;
+    this.child.stdin!.write(`${JSON.stringify({ ...message, bytes: payload.length })}\n`);
+    this.child.stdin!.write(payload);
+  }
+
   /** The extra pipe n (3 = the first extra), for the PIN. */
   pipe(n: number): Writable {
     return this.child.stdio[n] as Writable;

@@ -5,7 +5,7 @@
  * it is stuck in the driver: it is killed and everything in flight fails as
  * "token gone".
  */
-import type { SignerEvent, SignerRequest, TokenInfo } from '../ipc.js';
+import type { CheckRequest, SignerEvent, SignerRequest, TokenInfo } from '../ipc.js';
 import { LineWorker, type WorkerSpec } from './line-worker.js';
 
 export type SignResult = Extract<SignerEvent, { type: 'cert' } | { type: 'crl' } | { type: 'error' } | { type: 'check' }>;
@@ -51,7 +51,8 @@ export class SignerClient {
     pipe.end();
   }
 
-  request(message: Omit<SignerRequest, 'id'> & { id?: string }): Promise<SignResult> {
+  /** A request; a presence check may leave its id to the client. */
+  request(message: Exclude<SignerRequest, CheckRequest> | (Omit<CheckRequest, 'id'> & { id?: string })): Promise<SignResult> {
     const id = message.id ?? `c${this.next++}`;
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
@@ -59,7 +60,8 @@ export class SignerClient {
         this.worker.kill();
       }, this.timeoutMs);
       this.pending.set(id, { resolve, timer });
-      this.worker.send({ ...message, id });
+      if (message.type === 'sign-crl') this.worker.sendWithPayload({ type: message.type, id }, message.tbs);
+      else this.worker.send({ ...message, id });
     });
   }
 

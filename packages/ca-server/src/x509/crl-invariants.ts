@@ -15,14 +15,23 @@ const TAG = { integer: 0x02, octetString: 0x04, oid: 0x06, sequence: 0x30, utcTi
 
 const isTime = (e: DerElement | undefined): e is DerElement => e?.tag === TAG.utcTime || e?.tag === TAG.generalizedTime;
 
-/** Each entry: SEQUENCE { INTEGER, Time, [SEQUENCE extensions] }; nothing is re-encoded. */
+/**
+ * Each entry: SEQUENCE { INTEGER, Time, [SEQUENCE extensions] }; nothing is
+ * re-encoded. Walked element by element, with no list per entry: a CRL has
+ * up to 100,000 of them.
+ */
 function checkEntries(tbs: Buffer, list: DerElement): void {
-  for (const entry of childrenOf(tbs, list)) {
+  for (let at = list.contentStart; at < list.end; ) {
+    const entry = readElement(tbs, at, list.end);
     if (entry.tag !== TAG.sequence) refuse('a revoked entry is not a SEQUENCE');
-    const [serial, date, extensions, extra] = childrenOf(tbs, entry);
-    if (serial?.tag !== TAG.integer || !isTime(date) || (extensions && extensions.tag !== TAG.sequence) || extra) {
+    const serial = entry.contentStart < entry.end ? readElement(tbs, entry.contentStart, entry.end) : undefined;
+    const date = serial && serial.end < entry.end ? readElement(tbs, serial.end, entry.end) : undefined;
+    const extensions = date && date.end < entry.end ? readElement(tbs, date.end, entry.end) : undefined;
+    const end = extensions?.end ?? date?.end;
+    if (serial?.tag !== TAG.integer || !isTime(date) || (extensions && extensions.tag !== TAG.sequence) || end !== entry.end) {
       refuse('a revoked entry is malformed');
     }
+    at = entry.end;
   }
 }
 

@@ -49,7 +49,7 @@ export interface CrlContent {
   readonly number: number;
   readonly thisUpdate: number;
   readonly nextUpdate: number;
-  /** Encoded entries (encodeRevokedEntry), in the order they are to appear. */
+  /** Encoded entries (encodeRevokedEntry) in the order they are to appear, in pieces of one or more entries each. */
   readonly entries: readonly Buffer[];
 }
 
@@ -65,7 +65,7 @@ export function buildTbsCertList(template: CrlTemplate, content: CrlContent): Bu
     time(content.thisUpdate),
     time(content.nextUpdate),
     // An empty revokedCertificates must be absent, not an empty SEQUENCE.
-    ...(content.entries.length > 0 ? [sequenceOfList(content.entries)] : []),
+    ...(content.entries.some((piece) => piece.length > 0) ? [sequenceOfList(content.entries)] : []),
     extensions,
   );
 }

@@ -24,7 +24,7 @@ import { encodeName } from './name.js';
 import { OID } from './oids.js';
 import { CertificateRefused, refuse } from './refusal.js';
 import { signatureAlgorithm, type SignatureAlgorithm } from './signature-algorithm.js';
-import { subjectKeyFromSpki, type KeyPolicy } from './subject-key.js';
+import { subjectKeyFromSpki, type KeyPolicy, type SubjectKey } from './subject-key.js';
 
 /** What the invariant checks compare a TBS with. */
 export interface CertLimits extends KeyPolicy {
@@ -77,18 +77,20 @@ export function createCertTemplate(config: Config, ca: CaCertificate): CertTempl
   };
 }
 
-/** The TBSCertificate for one request. Throws CertificateRefused on input it cannot encode. */
-export function buildTbs(template: CertTemplate, request: SignCertRequest): Buffer {
+/**
+ * The TBSCertificate for one request. Throws CertificateRefused on input it
+ * cannot encode. `subjectKey`: the request's key, when the caller decoded it already.
+ */
+export function buildTbs(template: CertTemplate, request: SignCertRequest, subjectKey?: SubjectKey): Buffer {
   try {
-    return encodeTbs(template, request);
+    return encodeTbs(template, request, subjectKey ?? subjectKeyFromSpki(Buffer.from(request.spki, 'base64')));
   } catch (e) {
     if (e instanceof CertificateRefused) throw e;
     return refuse(`cannot encode certificate: ${(e as Error).message}`);
   }
 }
 
-function encodeTbs(template: CertTemplate, request: SignCertRequest): Buffer {
-  const subjectKey = subjectKeyFromSpki(Buffer.from(request.spki, 'base64'));
+function encodeTbs(template: CertTemplate, request: SignCertRequest, subjectKey: SubjectKey): Buffer {
   if (normalizeSerial(request.serial) !== request.serial) refuse('serial is not in canonical form');
   const extensions = [
     template.basicConstraints,

@@ -7,13 +7,16 @@
  * Rows keep insertion order (index.txt order); an update rewrites a row in place.
  */
 import type { SerialHex } from '../serial.js';
-import { REVOCATION_REASONS, type IndexEntry, type RawIndexLine } from './index-line.js';
+import { REVOCATION_REASONS, type IndexEntry, type RawIndexLine, type RevocationReason } from './index-line.js';
 
 export interface CertRow extends IndexEntry {
   /** Signed (or maybe signed) and never handed out. */
   readonly withheld?: boolean;
   readonly req?: string;
 }
+
+/** revokedAt is NaN when the row has none (an index line without a revocation date). */
+export type RevokedRowVisitor = (row: number, revokedAt: number, reason: RevocationReason | undefined, notAfter: number) => void;
 
 const NO_REASON = -1;
 const EMPTY = 0;
@@ -176,16 +179,28 @@ export class CertTable {
     for (let row = 0; row < this.rows; row++) yield this.rowAt(row);
   }
 
-  /** Rows whose status is `status`, without materialising the others. */
-  *withStatus(status: IndexEntry['status']): IterableIterator<CertRow> {
-    const code = status.charCodeAt(0);
-    for (let row = 0; row < this.rows; row++) if (this.status[row] === code) yield this.rowAt(row);
+  /**
+   * Each revoked row's number (stable: rows never move) and revocation
+   * fields, in row order, without making a row object or a string: the CRL
+   * path reads only these.
+   */
+  forEachRevoked(visit: RevokedRowVisitor): void {
+    const code = 'R'.charCodeAt(0);
+    for (let row = 0; row < this.rows; row++) {
+      if (this.status[row] !== code) continue;
+      const reason = this.reason[row]!;
+      visit(row, this.revokedAt[row]!, reason === NO_REASON ? undefined : REVOCATION_REASONS[reason], this.notAfter[row]!);
+    }
+  }
+
+  serialAt(row: number): SerialHex {
+    return this.serialPool.toString('latin1', this.serialStart[row]!, this.serialStart[row]! + this.serialLength[row]!);
   }
 
   private rowAt(row: number): CertRow {
     const status = String.fromCharCode(this.status[row]!) as IndexEntry['status'];
     const entry: { -readonly [K in keyof CertRow]: CertRow[K] } = {
-      serial: this.serialPool.toString('latin1', this.serialStart[row]!, this.serialStart[row]! + this.serialLength[row]!),
+      serial: this.serialAt(row),
       status,
       notAfter: this.notAfter[row]!,
       subject: this.subjectPool.toString('utf8', this.subjectStart[row]!, this.subjectStart[row]! + this.subjectLength[row]!),
