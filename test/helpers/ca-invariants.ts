@@ -59,7 +59,8 @@ export function caProblems(caDir: string, answered: Iterable<string>): { problem
   for (const r of records) {
     switch (r.t) {
       case 'reserve':
-        if (open.has(r.serial) || issued.has(r.serial) || withheld.has(r.serial)) problems.push(`serial ${r.serial} reserved twice`);
+        // The same reservation again is a checkpoint carrying it into the next segment.
+        if ((open.has(r.serial) && open.get(r.serial) !== r.req) || issued.has(r.serial) || withheld.has(r.serial)) problems.push(`serial ${r.serial} reserved twice`);
         open.set(r.serial, r.req);
         break;
       case 'issue':

@@ -60,7 +60,7 @@ const POINTS: Readonly<Record<Role, readonly (readonly [FaultPoint, Expected])[]
   ],
 };
 /** Server and signer kills cost a server start (about 3 s with its self-audit); client and parser kills are cheap. */
-const ROUNDS: Readonly<Record<Role, number>> = { client: 22, server: 6, parser: 33, signer: 4 };
+const ROUNDS: Readonly<Record<Role, number>> = { client: 30, server: 7, parser: 12, signer: 4 };
 
 let token: TestToken;
 let fixture: ServerFixture;
@@ -111,7 +111,7 @@ function tearTails(): void {
   appendFileSync(join(fixture.caDir, 'index.txt'), 'V\t3001010000');
 }
 
-function expectOutcome(point: FaultPoint, expected: Expected, result: ClientResult): void {
+function expectOutcome(point: string, expected: Expected, result: ClientResult): void {
   const what = `${point}: client ${result.code ?? result.signal} ${result.stderr.trim()}; server: ${JSON.stringify(server.logs.slice(-8))}`;
   if (expected === 'killed') {
     expect(result.signal, what).toBe('SIGKILL');
@@ -166,6 +166,8 @@ async function killRound(role: Role, point: FaultPoint, expected: Expected): Pro
     expect(workersBefore.length, `one ${role} before ${point}`).toBe(1);
     expect(alive(workersBefore[0]!), `${role} killed at ${point}`).toBe(false);
   }
+  // The server restarts its parser and serves on; an answered request also resets the parser's restart backoff.
+  if (role === 'parser') expectOutcome(`first request after ${point}`, 'certificate', await startClient(request, fixture.configPath).done);
   // A signer that died takes the PIN with it (a token failure wipes it); --pin-fd gives it only once.
   if (role === 'signer') await restartServer();
   kills.set(point, (kills.get(point) ?? 0) + 1);

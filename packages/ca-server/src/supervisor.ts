@@ -4,7 +4,7 @@
  * outcome is recorded in the journal before the client can see it, and a
  * certificate is answered only if the token was stable across its signature.
  */
-import { existsSync, lstatSync, unlinkSync } from 'node:fs';
+import { existsSync, lstatSync } from 'node:fs';
 import type { Config } from '@etoken-ca/contract/config';
 import type { Outcome } from '@etoken-ca/contract/cadb/database';
 import { onelineDn } from '@etoken-ca/contract/dn';
@@ -19,6 +19,7 @@ import { computeValidity } from './core/validity.js';
 import { lockOwnerAlive } from './proc.js';
 import { writeAnswer } from './spool/answers.js';
 import { readSpoolEntry } from './spool/entry.js';
+import { removeSpoolName } from './spool/remove-entry.js';
 import { derToPem, type CaStore } from './store/ca-store.js';
 import type { AuditLog, SignOutcome, TokenManager } from './token-manager.js';
 import type { ParserClient } from './workers/parser-client.js';
@@ -40,16 +41,12 @@ function lockPresent(path: string): boolean {
   return lstatSync(path, { throwIfNoEntry: false })?.isSymbolicLink() === true;
 }
 
-function unlinkQuietly(path: string): void {
-  try {
-    unlinkSync(path);
-  } catch {
-    // gone already
-  }
-}
+const MAX_UNREMOVABLE = 10_000;
 
 export class Supervisor {
   private readonly tracker = new RequestTracker();
+  /** Rejected entries that could not be removed (a non-empty directory): reported once, not again at every rescan. */
+  private readonly unremovable = new Set<string>();
   /** Requests per subject between their reserve record and their outcome, for MAX_ACTIVE_CERTS. */
   private readonly signingFor = new Map<string, number>();
   private readonly clock: () => number;
@@ -68,7 +65,9 @@ export class Supervisor {
 
   /** A lock appeared (inotify or rescan). Safe to call repeatedly for the same id. */
   onLock(id: string): void {
-    if (this.tracker.has(id) || existsSync(answerFile(this.d.layout, id))) return;
+    if (this.tracker.has(id) || this.unremovable.has(id) || existsSync(answerFile(this.d.layout, id))) return;
+    // Events also name locks that were just removed (by their client, or by us after a rejection): nothing to do or log.
+    if (lstatSync(lockFile(this.d.layout, id), { throwIfNoEntry: false }) === undefined) return;
     const prior = this.d.store.db.outcome(id);
     if (prior) {
       this.d.log.info({ event: 'request.repeated', req: id }, 'request already finished: answering its recorded outcome');
@@ -96,8 +95,11 @@ export class Supervisor {
         log.warn({ event: 'spool.rejected', req: id, reason: entry.reason }, `spool entry rejected: ${entry.reason}`);
         this.answer(id, { status: 'refused', exit: ExitCode.dataError, reason: `spool entry rejected: ${entry.reason}` });
       }
-      unlinkQuietly(lockFile(layout, id));
-      unlinkQuietly(requestFile(layout, id));
+      const removed = removeSpoolName(lockFile(layout, id)) && removeSpoolName(requestFile(layout, id));
+      if (!removed) {
+        if (this.unremovable.size >= MAX_UNREMOVABLE) this.unremovable.clear();
+        this.unremovable.add(id);
+      }
       return;
     }
     log.info({ event: 'request.received', req: id, uid: entry.uid, bytes: entry.bytes.length }, 'request received');

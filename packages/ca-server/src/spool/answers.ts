@@ -17,13 +17,25 @@ export function writeAnswer(layout: SpoolLayout, id: string, answer: Answer, cli
   }
   const fd = openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
   try {
-    fchownSync(fd, 0, clientGid);
-    fchmodSync(fd, ANSWER_FILE_MODE);
-    writeSync(fd, formatAnswer(answer));
-  } finally {
-    closeSync(fd);
+    try {
+      fchownSync(fd, 0, clientGid);
+      fchmodSync(fd, ANSWER_FILE_MODE);
+      const text = Buffer.from(formatAnswer(answer));
+      // A short write (a full disk) must never be renamed into place as an answer.
+      if (writeSync(fd, text) !== text.length) throw new Error('short write of an answer');
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, answerFile(layout, id));
+  } catch (e) {
+    // Nothing half-written may stay behind: the sweeper only knows finished answers.
+    try {
+      unlinkSync(tmp);
+    } catch {
+      // not there
+    }
+    throw e;
   }
-  renameSync(tmp, answerFile(layout, id));
 }
 
 export function removeAnswer(layout: SpoolLayout, id: string): void {

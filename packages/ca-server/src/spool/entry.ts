@@ -65,6 +65,8 @@ export function readSpoolEntry(layout: SpoolLayout, id: string, maxSize: number,
     if (st.dev !== pre.dev || st.ino !== pre.ino) return refuse('request replaced while opened');
     if (st.uid !== lock.uid) return refuse('request and lock have different owners');
     if (st.nlink !== 1) return refuse('request has more than one link');
+    // Writable by others, its bytes could change between our read and our decision.
+    if ((st.mode & 0o022) !== 0) return refuse('request is writable by group or others');
     if (st.size === 0) return refuse('request is empty');
     if (st.size > maxSize) return refuse(`request larger than ${maxSize} bytes`);
     const bytes = Buffer.alloc(st.size);

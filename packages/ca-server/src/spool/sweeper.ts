@@ -2,13 +2,14 @@
  * Clears what clients leave behind: locks of dead clients (pid and start
  * time no longer match: a live client is never broken), requests never
  * published, answers whose client is gone, and names no client makes. Runs
- * after every rescan. Only unlink: never a path-based chmod/chown or write
+ * after every rescan. Only unlink or rmdir: never a path-based chmod/chown or write
  * in the client-writable directory.
  */
-import { lstatSync, readdirSync, readlinkSync, rmdirSync, unlinkSync } from 'node:fs';
+import { lstatSync, readdirSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { ANSWER_SUFFIX, classifySpoolName, parseLockTarget, requestFile, type SpoolLayout } from '@etoken-ca/contract/spool';
 import { removeAnswer } from './answers.js';
+import { removeSpoolName } from './remove-entry.js';
 
 export interface SweeperPorts {
   readonly ownerAlive: (pid: number, startTime: string, uid: number) => boolean;
@@ -37,11 +38,14 @@ export class SpoolSweeper {
       if (!entry) {
         this.removeForeign(name, path);
       } else if (entry.kind === 'lock') {
-        if (this.lockAlive(path) || this.ports.inFlight(entry.id)) liveLocks.add(entry.id);
+        const lock = this.lockState(path);
+        // Gone: the supervisor handled it since the directory was listed, and logged it.
+        if (lock === 'gone') continue;
+        if (lock === 'alive' || this.ports.inFlight(entry.id)) liveLocks.add(entry.id);
         else {
           this.ports.log('request.abandoned', { req: entry.id, reason: 'client gone; its files removed' });
-          this.unlink(path);
-          this.unlink(requestFile(this.layout, entry.id));
+          removeSpoolName(path);
+          removeSpoolName(requestFile(this.layout, entry.id));
           removeAnswer(this.layout, entry.id);
         }
       }
@@ -54,7 +58,7 @@ export class SpoolSweeper {
       this.firstSeen.set(entry.id, seen);
       if (now - seen > this.graceMs) {
         this.ports.log('request.unpublished', { req: entry.id, reason: 'request never published; removed' });
-        this.unlink(join(this.layout.incoming, name));
+        removeSpoolName(join(this.layout.incoming, name));
         this.firstSeen.delete(entry.id);
       }
     }
@@ -62,14 +66,14 @@ export class SpoolSweeper {
     this.sweepAnswers(liveLocks);
   }
 
-  private lockAlive(path: string): boolean {
+  private lockState(path: string): 'alive' | 'dead' | 'gone' {
     try {
       const st = lstatSync(path);
-      if (!st.isSymbolicLink()) return false;
+      if (!st.isSymbolicLink()) return 'dead';
       const owner = parseLockTarget(readlinkSync(path));
-      return owner !== null && this.ports.ownerAlive(owner.pid, owner.startTime, st.uid);
-    } catch {
-      return false;
+      return owner !== null && this.ports.ownerAlive(owner.pid, owner.startTime, st.uid) ? 'alive' : 'dead';
+    } catch (e) {
+      return (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'gone' : 'dead';
     }
   }
 
@@ -92,20 +96,7 @@ export class SpoolSweeper {
       if (this.reported.size > 10_000) this.reported.clear();
       this.ports.log('spool.foreign', { name: JSON.stringify(name).slice(1, -1).slice(0, 80) });
     }
-    try {
-      const st = lstatSync(path);
-      if (st.isDirectory()) rmdirSync(path);
-      else unlinkSync(path);
-    } catch {
-      // a non-empty directory stays; it is reported once
-    }
-  }
-
-  private unlink(path: string): void {
-    try {
-      unlinkSync(path);
-    } catch {
-      // already gone
-    }
+    // A non-empty directory stays; it is reported once.
+    removeSpoolName(path);
   }
 }

@@ -56,6 +56,19 @@ describe('CaStore', () => {
     third.close();
   });
 
+  it('keeps a reservation across a checkpoint, so its certificate survives a restart', () => {
+    const store = new CaStore(dir);
+    store.append({ t: 'reserve', req: req(7), serial: 'BEEF', subject: '/CN=in flight', notAfter: Date.UTC(2030, 0, 1), at: Date.now() });
+    store.checkpoint(); // the CRL path, while the signer works
+    const entry = store.append({ t: 'issue', req: req(7), serial: 'BEEF', der: DER, at: Date.now() });
+    store.recordIssued(entry!, DER);
+    store.close();
+    const reopened = new CaStore(dir);
+    expect(reopened.db.get('BEEF')?.status).toBe('V');
+    expect(readFileSync(join(dir, 'index.txt'), 'utf8')).toMatch(/^V\t.*\tBEEF\tunknown\t\/CN=in flight$/m);
+    reopened.close();
+  });
+
   it('withholds a serial that was reserved but never recorded', () => {
     const store = new CaStore(dir);
     store.append({ t: 'reserve', req: req(9), serial: 'ABCD', subject: '/CN=maybe signed', notAfter: Date.UTC(2030, 0, 1), at: 1 });

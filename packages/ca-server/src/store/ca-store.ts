@@ -202,6 +202,9 @@ export class CaStore {
     this.segment += 1;
     this.journalFd = openSync(join(this.layout.journal, segmentName(this.segment)), constants.O_WRONLY | constants.O_CREAT | constants.O_APPEND, 0o600);
     this.segmentBytes = 0;
+    // Serials being signed now were reserved before the checkpoint: the new segment must know them, or after a
+    // restart their issue or withhold record (after the checkpoint) would find no reservation and be dropped.
+    for (const record of this.db.reservationRecords(this.clock())) this.append(record);
     fsyncDir(this.layout.journal);
     const checkpoint: Checkpoint = { segment: this.segment, offset: 0, indexBytes: this.indexBytes, crl };
     writeFileAtomic(this.layout.checkpoint, `${JSON.stringify(checkpoint)}\n`, 0o600);

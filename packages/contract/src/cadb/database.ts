@@ -130,6 +130,11 @@ export class CaDatabase {
     return this.outcomes.get(req);
   }
 
+  /** A reserve record for each serial reserved now, as of `at`: a checkpoint carries them into the next segment. */
+  reservationRecords(at: number): JournalRecord[] {
+    return [...this.reservations].map(([serial, r]) => ({ t: 'reserve', req: r.req, serial, subject: r.subject, notAfter: r.notAfter, at }));
+  }
+
   /** Serials reserved and never recorded as issued or withheld: maybe signed, so they must be withheld. */
   uncertain(): { serial: SerialHex; req: string }[] {
     return [...this.reservations].map(([serial, r]) => ({ serial, req: r.req }));
