@@ -1,5 +1,5 @@
 /**
- * Fault points for crash tests: named steps of issuance where a process
+ * Fault points for crash tests: named steps of issuance and revocation where a process
  * kills itself with SIGKILL when a test has armed that step.
  *
  * Honoured only in a test build: the repository root must hold
@@ -29,6 +29,12 @@ export const FAULT_POINTS = [
   'parser.before-reply',
   'signer.on-receipt',
   'signer.after-sign',
+  'revoke-cert.after-queued',
+  'server.after-revoke-recorded',
+  'server.after-crl-number',
+  'server.after-crl-signed',
+  'server.after-crl-written',
+  'server.after-crl-published',
 ] as const;
 
 export type FaultPoint = (typeof FAULT_POINTS)[number];

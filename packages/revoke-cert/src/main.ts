@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { configPath, loadConfig, type Config } from '@etoken-ca/contract/config';
 import { caLayout } from '@etoken-ca/contract/cadb/layout';
 import { loadCaDatabase } from '@etoken-ca/contract/cadb/load';
+import { faultPoint } from '@etoken-ca/contract/fault-point';
 import { EtokenError, ExitCode } from '@etoken-ca/contract/exit-codes';
 import { ensureQueueDir, fsyncDirectory, queueLayout, writeQueueEntry } from '@etoken-ca/contract/revocation-queue-dir';
 import type { RevocationRequest } from '@etoken-ca/contract/revocation-queue';
@@ -65,6 +66,7 @@ async function revoke(args: Args, config: Config): Promise<void> {
     throw new EtokenError(ExitCode.cantCreate, `cannot write to ${queue.dir}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
   for (const t of targets) say(`queued: ${t.serial} ${t.subject} (${args.reason})`);
+  faultPoint('revoke-cert.after-queued');
 
   const server = findServer(config.pidFile);
   if (!server.running) {

@@ -14,6 +14,15 @@ export function nextCrlTimes(state: CrlState, now: number, crlDays: number): Crl
   return { thisUpdate, nextUpdate: thisUpdate + crlDays * DAY_MS };
 }
 
+/**
+ * How long to wait before signing so that thisUpdate is both later than the
+ * previous CRL's and not in the future: CRLs asked for within one second are
+ * never future-dated (relying parties would call them "not yet valid").
+ */
+export function msUntilCrlCanBeDated(state: CrlState, now: number): number {
+  return Math.max(0, Math.floor(state.lastThisUpdate / 1000) * 1000 + 1000 - now);
+}
+
 /** A new CRL is due when none is published (or its file is gone) or fewer than `reissueDays` remain. */
 export function crlDue(state: CrlState, now: number, reissueDays: number, publishedFilePresent: boolean): boolean {
   if (!state.published || !publishedFilePresent) return true;

@@ -7,14 +7,16 @@
  * stable across its signature; queue entries leave the queue only once a
  * published CRL lists them. Without a usable token nothing moves.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Config } from '@etoken-ca/contract/config';
+import { faultPoint } from '@etoken-ca/contract/fault-point';
 import { moveToDone, type QueueLayout } from '@etoken-ca/contract/revocation-queue-dir';
 import type { RevocationRequest } from '@etoken-ca/contract/revocation-queue';
 import type { CaStore } from '../store/ca-store.js';
 import type { AuditLog, SignOutcome } from '../token-manager.js';
 import type { SignCrlRequest } from '../ipc.js';
 import { assembleCrl, buildTbsCertList, type CrlTemplate } from '../x509/crl.js';
-import { crlDue, DAY_MS, nextCrlTimes } from './crl-schedule.js';
+import { crlDue, DAY_MS, msUntilCrlCanBeDated, nextCrlTimes } from './crl-schedule.js';
 import { latestCrlPresent, publishCrl } from './crl-files.js';
 import { pruneDoneEntries } from './done-entries.js';
 import type { PostCrlHook } from './post-crl-hook.js';
@@ -113,10 +115,15 @@ export class RevocationService {
     if (this.d.token.state !== 'ready') return this.waitForToken(requests.length, now);
 
     for (const r of requests) this.revoke(r, now);
-    const times = nextCrlTimes(store.db.crlState, now, settings.crlDays);
+    faultPoint('server.after-revoke-recorded');
+    const wait = msUntilCrlCanBeDated(store.db.crlState, this.clock());
+    if (wait > 0) await sleep(wait);
+    const signedAt = this.clock();
+    const times = nextCrlTimes(store.db.crlState, signedAt, settings.crlDays);
     const number = store.db.crlState.lastNumber + 1;
-    store.append({ t: 'crl-number', number, thisUpdate: times.thisUpdate, at: now });
+    store.append({ t: 'crl-number', number, thisUpdate: times.thisUpdate, at: signedAt });
     await store.commit();
+    faultPoint('server.after-crl-number');
 
     const entries = this.cache.select(store.db, settings.crlDropExpired ? times.thisUpdate : null);
     const tbs = buildTbsCertList(this.d.template, { number, ...times, entries: [entries.der] });
@@ -127,11 +134,14 @@ export class RevocationService {
       if (this.d.token.state !== 'ready') this.waitForToken(requests.length, now);
       return;
     }
+    faultPoint('server.after-crl-signed');
     const der = assembleCrl(tbs, this.d.template.algorithm, Buffer.from(outcome.result.signature, 'base64'));
     const path = publishCrl(settings.crlDir, number, der, settings.crlFormats);
+    faultPoint('server.after-crl-written');
     store.append({ t: 'crl-published', number, ...times, at: this.clock() });
     // Durable with the checkpoint, which also rewrites index.txt with the new R lines.
     await store.checkpointWhenIdle();
+    faultPoint('server.after-crl-published');
     log.info(
       { event: 'crl.issued', number, entries: entries.count, thisUpdate: new Date(times.thisUpdate).toISOString(), nextUpdate: new Date(times.nextUpdate).toISOString(), path },
       `CRL ${number} published with ${entries.count} entries`,

@@ -1,0 +1,130 @@
+/**
+ * Crash injection on the revocation path: revoke-cert and the server are
+ * killed with SIGKILL at every fault point between queueing a revocation and
+ * publishing the CRL that lists it. After each kill and a restart, the
+ * queued revocation must not be lost: the certificate ends revoked in
+ * index.txt and in the latest published CRL, CRL numbers are never reused
+ * and only grow, every published CRL verifies against the CA, and the queue
+ * empties. One token, one CA directory.
+ */
+import { execFileSync } from 'node:child_process';
+import { readdirSync, readlinkSync } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { FaultPoint } from '@etoken-ca/contract/fault-point';
+import { caProblems } from '../helpers/ca-invariants.js';
+import { makeServerFixture, removeFixture, startServer, type RunningServer, type ServerFixture } from '../helpers/ca-server.js';
+import { armFault, disarmFaults, enableFaultPoints } from '../helpers/faults.js';
+import { crlText, issueThroughClient, revokeCert } from '../helpers/revocation.js';
+import { createTestToken, type TestToken } from '../helpers/softhsm.js';
+
+const SERVER_POINTS: readonly FaultPoint[] = [
+  'server.after-revoke-recorded',
+  'server.after-crl-number',
+  'server.after-crl-signed',
+  'server.after-crl-written',
+  'server.after-crl-published',
+];
+const ROUNDS = 3;
+
+let token: TestToken;
+let fixture: ServerFixture;
+let server: RunningServer;
+let disableFaultPoints: () => void;
+let kills = 0;
+
+const crlDir = (): string => join(fixture.dir, 'crl');
+const queueDir = (): string => join(fixture.caDir, 'revoke-queue');
+
+function publishedNumbers(): number[] {
+  return readdirSync(crlDir())
+    .map((n) => /^crl-(\d+)\.pem$/.exec(n)?.[1])
+    .filter((n): n is string => n !== undefined)
+    .map(Number)
+    .sort((a, b) => a - b);
+}
+
+function pendingQueue(): string[] {
+  return readdirSync(queueDir()).filter((n) => n.endsWith('.json'));
+}
+
+async function waitUntil(what: string, ok: () => boolean, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!ok()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}; server log: ${JSON.stringify(server.logs.slice(-6))}`);
+    await sleep(100);
+  }
+}
+
+/** The CRL the latest link names lists the serial, and every numbered CRL verifies against the CA. */
+function checkCrls(serial: string, numbersBefore: readonly number[]): void {
+  const numbers = publishedNumbers();
+  expect(new Set(numbers).size).toBe(numbers.length);
+  expect(Math.max(...numbers)).toBeGreaterThan(Math.max(0, ...numbersBefore));
+  expect(readlinkSync(join(crlDir(), 'crl.pem'))).toBe(`crl-${Math.max(...numbers)}.pem`);
+  const latest = crlText(join(crlDir(), 'crl.pem'));
+  expect(latest).toContain(`Serial Number: ${serial}`);
+  for (const n of numbers) {
+    const verified = execFileSync('openssl', ['crl', '-in', join(crlDir(), `crl-${n}.pem`), '-noout', '-CAfile', token.caCertPath], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    expect(verified).toBe('');
+  }
+}
+
+async function restartServer(): Promise<void> {
+  if (!server.exited) await server.stop();
+  server = await startServer(fixture, token.pin);
+}
+
+async function killRound(point: FaultPoint, round: number): Promise<void> {
+  const cert = await issueThroughClient(fixture, `Revocation Crash ${point} ${round}`);
+  const numbersBefore = publishedNumbers();
+  armFault(fixture, point);
+  const run = await revokeCert(fixture, [cert.serial, '--reason', 'keyCompromise', '--no-wait']);
+  if (point === 'revoke-cert.after-queued') {
+    // revoke-cert died after queueing and before signalling: the server's own queue watch must pick it up.
+    expect(run.code).toBeNull();
+    disarmFaults(fixture);
+  } else {
+    await waitUntil(`the server dies at ${point}`, () => server.exited);
+    expect(server.child.signalCode, point).toBe('SIGKILL');
+    disarmFaults(fixture);
+    await restartServer();
+  }
+  kills++;
+  await waitUntil(`the queue empties after ${point}`, () => pendingQueue().length === 0);
+  await waitUntil(`a CRL after ${point} lists ${cert.serial}`, () => crlText(join(crlDir(), 'crl.pem')).includes(cert.serial));
+  checkCrls(cert.serial, numbersBefore);
+  // Every certificate here is revoked on purpose: none is expected to be valid.
+  const { problems, snapshot } = caProblems(fixture.caDir, []);
+  expect(problems, point).toEqual([]);
+  expect(snapshot.index.get(cert.serial)?.status, point).toBe('R');
+}
+
+beforeAll(async () => {
+  disableFaultPoints = enableFaultPoints();
+  token = createTestToken({ label: `crashrev-${process.pid}`, keyType: 'rsa', owner: 'causer' });
+  fixture = makeServerFixture(token, { TOKEN_POLL_INTERVAL: '1' });
+  server = await startServer(fixture, token.pin);
+});
+
+afterAll(async () => {
+  disableFaultPoints?.();
+  await server?.stop();
+  token?.cleanup();
+  if (fixture) removeFixture(fixture);
+  console.log(`revocation crash test: ${kills} kills`);
+});
+
+describe.sequential('kill -9 on the revocation path, restart, nothing queued is lost', () => {
+  it('revoke-cert dies after queueing, before signalling', async () => {
+    for (let round = 0; round < ROUNDS; round++) await killRound('revoke-cert.after-queued', round);
+  }, 120_000);
+
+  it.each(SERVER_POINTS)('the server dies at %s', async (point) => {
+    for (let round = 0; round < ROUNDS; round++) await killRound(point, round);
+  }, 180_000);
+});
