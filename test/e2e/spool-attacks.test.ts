@@ -216,8 +216,17 @@ describe.sequential('spool attacks by the myproxy account', () => {
   it('a full disk: clients fail cleanly, nothing is corrupted, service resumes when space returns', async () => {
     const filler = `${newId()}.req`;
     spawnSync('/bin/sh', ['-c', `head -c 64M /dev/zero > ${filler}`], { uid: myproxy.uid, gid: myproxy.gid, cwd: incoming });
+    // The sweeper may free what earlier attacks left meanwhile: keep the disk full while the client runs.
+    const keepFull = spawn('/bin/sh', ['-c', `while :; do head -c 1M /dev/zero >> ${filler} 2>/dev/null; sleep 0.02; done`], {
+      uid: myproxy.uid,
+      gid: myproxy.gid,
+      cwd: incoming,
+      stdio: 'ignore',
+    });
     const full = await runClient(request, fixture.configPath);
-    expect(full.code).not.toBe(0);
+    keepFull.kill('SIGKILL');
+    await new Promise((r) => (keepFull.exitCode !== null || keepFull.signalCode !== null ? r(null) : keepFull.once('exit', r)));
+    expect(full.code, full.stderr).not.toBe(0);
     expect(full.stdout).toBe('');
     expect(server.exited).toBe(false);
     asMyproxy(`rm -f ${filler}`);
