@@ -176,10 +176,11 @@ export class Supervisor {
         faultPoint('server.after-issue-appended');
         await store.commit();
         faultPoint('server.after-flush');
-        store.recordIssued(cert!, result.der);
         this.tracker.advance(id, 'recorded');
         this.answer(id, { status: 'issued', serial, pem: derToPem(Buffer.from(result.der, 'base64')) });
         faultPoint('server.after-answer-written');
+        // Derived from the journal (rebuilt from it after a crash): not worth making the client wait for.
+        store.recordIssued(cert!, result.der);
         store.append({ t: 'answer', req: id, at: this.clock() });
         this.tracker.advance(id, 'answered');
         log.info(
