@@ -16,7 +16,7 @@ import { startMyProxy, type MyProxyServer } from '../helpers/myproxy.js';
 import { createTestToken, type TestToken } from '../helpers/softhsm.js';
 
 /**
- * 1,000 take about 7 minutes on 2 cores (myproxy-logon's key generation and
+ * 1,000 take about 4 minutes on 2 cores (myproxy-logon's key generation and
  * GSI handshake dominate); LOAD_CERTIFICATES=N runs a shorter load locally.
  */
 const LOAD_CERTIFICATES = Number(process.env.LOAD_CERTIFICATES ?? 1000);
