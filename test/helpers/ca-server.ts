@@ -141,7 +141,8 @@ export class RunningServer {
 
 /** Starts the server with the token's PIN on fd 3 and waits until the token is logged in. */
 export async function startServer(fixture: ServerFixture, pin: string, waitReady = true): Promise<RunningServer> {
-  const child = spawn(process.execPath, [SERVER_BIN, '--config', fixture.configPath, '--pin-fd', '3'], {
+  // As the shebang and the installed wrapper do: an early SIGUSR1 can never open a debugger.
+  const child = spawn(process.execPath, ['--inspect-port=192.0.2.1:9229', SERVER_BIN, '--config', fixture.configPath, '--pin-fd', '3'], {
     stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
     env: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
   });

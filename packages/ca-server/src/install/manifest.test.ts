@@ -18,6 +18,13 @@ describe('install manifest', () => {
     expect(text).toContain('exec /usr/bin/node /opt/p/usr/local/lib/etoken-ca/node_modules/@etoken-ca/ca-client/bin/etoken-ca-client.js "$@"');
   });
 
+  it('gives the server the same unreachable inspector port as its shebang', () => {
+    const m = manifest('');
+    expect(wrapperScript(m, m.programs[0]!, '/usr/bin/node')).toContain(
+      'exec /usr/bin/node --inspect-port=192.0.2.1:9229 /usr/local/lib/etoken-ca/node_modules/@etoken-ca/ca-server/bin/etoken-ca-server.js "$@"',
+    );
+  });
+
   it('moves the path defaults of the sysconfig file and the unit, and nothing else', () => {
     const sysconfig = '#CA_DIR=/var/lib/etoken-ca\n#PIN_TTY=/dev/tty8\n#CRL_DIR=/elsewhere\n';
     expect(relocateSysconfig(sysconfig, '/p')).toBe('CA_DIR=/p/var/lib/etoken-ca\n#PIN_TTY=/dev/tty8\n#CRL_DIR=/elsewhere\n');

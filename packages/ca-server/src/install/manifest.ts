@@ -31,7 +31,16 @@ export interface Program {
   readonly path: string;
   /** The bin script inside the code directory. */
   readonly script: string;
+  /** Options for node itself (the wrapper runs node, so the bin's shebang line is not read). */
+  readonly nodeOptions: readonly string[];
 }
+
+/**
+ * What bin/etoken-ca-server.js's shebang gives node: a SIGUSR1 in the first
+ * milliseconds, before the JS listener exists, still starts Node 20's
+ * inspector; on this reserved, unroutable address it can never listen.
+ */
+export const UNREACHABLE_INSPECTOR = '--inspect-port=192.0.2.1:9229';
 
 export interface Manifest {
   readonly prefix: string;
@@ -62,9 +71,14 @@ export function manifest(prefix: string): Manifest {
     configFile: at(CONFIG_FILE),
     caCertDir: at(CA_CERT_DIR),
     programs: [
-      { name: 'etoken-ca-server', path: at('/usr/local/sbin/etoken-ca-server'), script: script('ca-server', 'etoken-ca-server') },
-      { name: 'revoke-cert', path: at('/usr/local/sbin/revoke-cert'), script: script('revoke-cert', 'revoke-cert') },
-      { name: 'etoken-ca-client', path: at('/usr/local/bin/etoken-ca-client'), script: script('ca-client', 'etoken-ca-client') },
+      {
+        name: 'etoken-ca-server',
+        path: at('/usr/local/sbin/etoken-ca-server'),
+        script: script('ca-server', 'etoken-ca-server'),
+        nodeOptions: [UNREACHABLE_INSPECTOR],
+      },
+      { name: 'revoke-cert', path: at('/usr/local/sbin/revoke-cert'), script: script('revoke-cert', 'revoke-cert'), nodeOptions: [] },
+      { name: 'etoken-ca-client', path: at('/usr/local/bin/etoken-ca-client'), script: script('ca-client', 'etoken-ca-client'), nodeOptions: [] },
     ],
     unitFile: at(join(SYSTEMD_DIR, 'etoken-ca.service')),
     dropInFile: at(join(SYSTEMD_DIR, 'myproxy-server.service.d/etoken-ca.conf')),
@@ -78,7 +92,7 @@ export function wrapperScript(m: Manifest, program: Program, nodePath: string): 
     `# ${program.name}, installed by etoken-ca-server install.`,
     `ETOKEN_CA_CONFIG="\${ETOKEN_CA_CONFIG:-${m.configFile}}"`,
     'export ETOKEN_CA_CONFIG',
-    `exec ${nodePath} ${program.script} "$@"`,
+    `exec ${[nodePath, ...program.nodeOptions, program.script].join(' ')} "$@"`,
     '',
   ].join('\n');
 }
