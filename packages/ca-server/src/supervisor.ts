@@ -10,7 +10,6 @@ import type { Outcome } from '@etoken-ca/contract/cadb/database';
 import { onelineDn } from '@etoken-ca/contract/dn';
 import { ExitCode } from '@etoken-ca/contract/exit-codes';
 import { faultPoint } from '@etoken-ca/contract/fault-point';
-import { randomSerial } from '@etoken-ca/contract/serial';
 import { answerFile, lockFile, requestFile, type Answer, type SpoolLayout } from '@etoken-ca/contract/spool';
 import { decideActiveLimit } from './core/active-limit.js';
 import { checkPolicy } from './core/policy.js';
@@ -141,7 +140,7 @@ export class Supervisor {
         inFlight: this.signingFor.get(subject) ?? 0,
       });
       if (limit.kind === 'refuse') return this.refuse(id, limit.exit, limit.reason, subject);
-      const serial = this.freshSerial();
+      const serial = store.db.unusedSerial();
       store.append({ t: 'reserve', req: id, serial, subject, notAfter: validity.notAfter, at: this.clock() });
       faultPoint('server.after-reserve');
       this.signingFor.set(subject, (this.signingFor.get(subject) ?? 0) + 1);
@@ -215,13 +214,6 @@ export class Supervisor {
     const left = (this.signingFor.get(subject) ?? 1) - 1;
     if (left > 0) this.signingFor.set(subject, left);
     else this.signingFor.delete(subject);
-  }
-
-  private freshSerial(): string {
-    for (;;) {
-      const serial = randomSerial();
-      if (!this.d.store.db.hasSerial(serial)) return serial;
-    }
   }
 
   private answerFor(outcome: Outcome): Answer {

@@ -31,6 +31,9 @@ describe('CaStore', () => {
     issue(store, 2);
     await store.commit();
     expect(readFileSync(join(dir, 'index.txt.attr'), 'utf8')).toBe('unique_subject = no\n');
+    const nextSerial = readFileSync(join(dir, 'serial'), 'utf8').trim();
+    expect(nextSerial).toMatch(/^([0-9A-F]{2}){1,16}$/);
+    expect(store.db.hasSerial(nextSerial)).toBe(false);
     expect(readFileSync(join(dir, 'index.txt'), 'utf8').split('\n').filter(Boolean)).toHaveLength(2);
     expect(readdirSync(join(dir, 'newcerts')).sort()).toEqual(['11.pem', '12.pem']);
     store.close();

@@ -198,6 +198,8 @@ export class CaStore {
     }
     const crl = this.db.crlState;
     writeFileAtomic(this.layout.crlNumber, `${(crl.lastNumber + 1).toString(16).toUpperCase().padStart(2, '0')}\n`);
+    // openssl ca's next serial, for an operator who runs it by hand: one no certificate here has.
+    writeFileAtomic(this.layout.serial, `${this.db.unusedSerial()}\n`);
     closeSync(this.journalFd);
     this.segment += 1;
     this.journalFd = openSync(join(this.layout.journal, segmentName(this.segment)), constants.O_WRONLY | constants.O_CREAT | constants.O_APPEND, 0o600);

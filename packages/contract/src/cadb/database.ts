@@ -5,7 +5,7 @@
  * server, the loader and revoke-cert derive the same state from the same
  * records. Pure: no I/O.
  */
-import type { SerialHex } from '../serial.js';
+import { randomSerial, type SerialHex } from '../serial.js';
 import { CertTable, type CertRow, type RevokedRowVisitor } from './cert-table.js';
 import { formatIndexLine, parseIndexLineBytes, type RevocationReason } from './index-line.js';
 import type { JournalRecord } from './journal.js';
@@ -103,6 +103,14 @@ export class CaDatabase {
   /** True when the serial is in use or reserved: never to be issued again. */
   hasSerial(serial: SerialHex): boolean {
     return this.certs.has(serial) || this.reservations.has(serial);
+  }
+
+  /** A random serial neither issued nor reserved. */
+  unusedSerial(): SerialHex {
+    for (;;) {
+      const serial = randomSerial();
+      if (!this.hasSerial(serial)) return serial;
+    }
   }
 
   get(serial: SerialHex): CertEntry | undefined {
