@@ -18,7 +18,7 @@ import {
   keyUsage,
   subjectKeyIdentifier,
 } from '../../packages/ca-server/dist/x509/extensions.js';
-import { assembleCertificate } from '../../packages/ca-server/dist/x509/certificate.js';
+import { assembleSigned } from '../../packages/ca-server/dist/x509/signed.js';
 import { encodeName } from '../../packages/ca-server/dist/x509/name.js';
 import { caKeyTypeOf, signatureAlgorithm } from '../../packages/ca-server/dist/x509/signature-algorithm.js';
 import { subjectKeyFromSpki } from '../../packages/ca-server/dist/x509/subject-key.js';
@@ -177,7 +177,7 @@ function selfSignedCaCertificate(signing: CaSigning): string {
   });
   try {
     token.login(signing.pin);
-    const der = assembleCertificate(tbs, algorithm, token.sign(tbs));
+    const der = assembleSigned(tbs, algorithm, token.sign(tbs));
     return new X509Certificate(der).toString();
   } finally {
     token.close();

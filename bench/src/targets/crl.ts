@@ -11,7 +11,7 @@ import { loadCaDatabase } from '@etoken-ca/contract/cadb/load';
 import type { TestToken } from '../../../test/helpers/softhsm.js';
 import { seedCaDir } from '../db/seed-ca-dir.js';
 import { median, nowMs, timeRuns } from '../stats.js';
-import { assembleCrl, buildTbsCertList, createCrlTemplate, openPkcs11Token, parseCaCertificate, publishCrl, RevokedEntryCache } from './crl-builder.js';
+import { assembleSigned, buildTbsCertList, createCrlTemplate, openPkcs11Token, parseCaCertificate, publishCrl, RevokedEntryCache } from './crl-builder.js';
 
 export interface CrlTiming {
   /** Median ms with the entries' encodings kept. */
@@ -38,7 +38,7 @@ export function crlTiming(dir: string, token: TestToken, revoked: number, runs: 
     const thisUpdate = Date.now();
     const entries = cache.select(db, null);
     const tbs = buildTbsCertList(template, { number: ++number, thisUpdate, nextUpdate: thisUpdate + WEEK_MS, entries: [entries.der] });
-    published = publishCrl(crlDir, number, assembleCrl(tbs, template.algorithm, session.sign(tbs)), ['pem']);
+    published = publishCrl(crlDir, number, assembleSigned(tbs, template.algorithm, session.sign(tbs)), ['pem']);
   };
   try {
     const start = nowMs();

@@ -7,6 +7,7 @@
 import { createPublicKey, verify, type KeyObject } from 'node:crypto';
 import { badRequest } from '@etoken-ca/contract/exit-codes';
 import type { ParsedRequest } from '../ipc.js';
+import { canonicalSpki } from '../x509/canonical-spki.js';
 import { isCanonicalDer } from './canonical-der.js';
 import { readCsrStructure, type CsrStructure } from './csr-structure.js';
 import { signatureAlgorithm } from './signature-algorithms.js';
@@ -29,17 +30,8 @@ export function inspectCsr(der: Buffer): CsrKey {
   const algorithm = signatureAlgorithm(csr.algorithm, csr.parameters);
   if (facts.keyType !== algorithm.keyType) throw badRequest('CSR signature algorithm does not match its key');
   if (!verify(algorithm.hash, csr.info, key, csr.signature)) throw badRequest('CSR signature does not verify');
-  return { spki: canonicalSpki(key), csrHash: algorithm.hash, ...facts };
-}
-
-/**
- * Node re-exports an EC key in the point form it was given; a round trip
- * through JWK (x and y) gives the uncompressed form every relying party reads
- * (RFC 5480 makes only that one mandatory).
- */
-function canonicalSpki(key: KeyObject): string {
-  const plain = key.asymmetricKeyType === 'ec' ? createPublicKey({ key: key.export({ format: 'jwk' }), format: 'jwk' }) : key;
-  return plain.export({ type: 'spki', format: 'der' }).toString('base64');
+  // keyFacts admitted only key types and curves canonicalSpki encodes.
+  return { spki: canonicalSpki(key).toString('base64'), csrHash: algorithm.hash, ...facts };
 }
 
 /**

@@ -15,7 +15,8 @@ import type { RevocationRequest } from '@etoken-ca/contract/revocation-queue';
 import type { CaStore } from '../store/ca-store.js';
 import type { AuditLog, SignOutcome } from '../token-manager.js';
 import type { SignCrlRequest } from '../ipc.js';
-import { assembleCrl, buildTbsCertList, type CrlTemplate } from '../x509/crl.js';
+import { buildTbsCertList, type CrlTemplate } from '../x509/crl.js';
+import { assembleSigned } from '../x509/signed.js';
 import { crlDue, DAY_MS, msUntilCrlCanBeDated, nextCrlTimes } from './crl-schedule.js';
 import { latestCrlPresent, publishCrl } from './crl-files.js';
 import { pruneDoneEntries } from './done-entries.js';
@@ -135,7 +136,7 @@ export class RevocationService {
       return;
     }
     faultPoint('server.after-crl-signed');
-    const der = assembleCrl(tbs, this.d.template.algorithm, Buffer.from(outcome.result.signature, 'base64'));
+    const der = assembleSigned(tbs, this.d.template.algorithm, Buffer.from(outcome.result.signature, 'base64'));
     const path = publishCrl(settings.crlDir, number, der, settings.crlFormats);
     faultPoint('server.after-crl-written');
     store.append({ t: 'crl-published', number, ...times, at: this.clock() });

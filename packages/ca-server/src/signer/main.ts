@@ -13,7 +13,7 @@ import { openPkcs11Token, pkcs11OptionsFromConfig } from '../token/graphene-toke
 import { TokenError, type Token } from '../token/token.js';
 import { parseCaCertificate, type CaCertificate } from '../x509/ca-certificate.js';
 import { createCertTemplate, type CertTemplate } from '../x509/template.js';
-import { createSignerHandler } from './certificate-signer.js';
+import { createSignerHandler, type SignerHandler } from './certificate-signer.js';
 import { MalformedRequest, parseSignerRequest } from './requests.js';
 import { readAllSync, SyncRequestReader, writeLineSync } from './sync-io.js';
 
@@ -24,6 +24,8 @@ const PIN_FD = 3;
 const MAX_PIN_BYTES = 256;
 // Request lines are small: a CRL's TBSCertList follows its line as raw bytes.
 const MAX_REQUEST_LINE = 1 << 20;
+/** Requests already waiting are signed together before one presence check; this many at most (about 16 ms of signing). */
+const MAX_BATCH = 16;
 
 const emit = (event: SignerEvent): void => writeLineSync(EVENT_FD, JSON.stringify(event));
 const diagnose = (line: string): void => writeLineSync(DIAGNOSTIC_FD, `etoken-ca-signer: ${line.replace(/[\r\n]+/g, ' ')}`);
@@ -90,23 +92,34 @@ function logIn(token: Token): void {
   process.exit(ExitCode.noPermission);
 }
 
+/** One request line's event, if it has one (a line without a usable id has nobody to answer). */
+function serveLine(line: string, input: SyncRequestReader, signer: SignerHandler): SignerEvent | undefined {
+  if (line.trim() === '') return undefined;
+  try {
+    const request = parseSignerRequest(line, (bytes) => input.bytes(bytes));
+    const signs = request.type === 'sign-cert';
+    if (signs) faultPoint('signer.on-receipt');
+    const event = signer.handle(request);
+    if (signs) faultPoint('signer.after-sign');
+    return event;
+  } catch (e) {
+    if (!(e instanceof MalformedRequest)) throw e;
+    diagnose(`malformed request: ${e.message}`);
+    return e.id === undefined ? undefined : { type: 'error', id: e.id, reason: e.message, tokenGone: false };
+  }
+}
+
 function serve(token: Token, ca: CaCertificate, template: CertTemplate): void {
-  const handle = createSignerHandler(template, ca, token, diagnose);
+  const signer = createSignerHandler(template, ca, token, diagnose);
   const input = new SyncRequestReader(REQUEST_FD, MAX_REQUEST_LINE);
   for (let line = input.line(); line !== null; line = input.line()) {
-    if (line.trim() === '') continue;
-    try {
-      const request = parseSignerRequest(line, (bytes) => input.bytes(bytes));
-      const signs = request.type === 'sign-cert';
-      if (signs) faultPoint('signer.on-receipt');
-      const event = handle(request);
-      if (signs) faultPoint('signer.after-sign');
-      emit(event);
-    } catch (e) {
-      if (!(e instanceof MalformedRequest)) throw e;
-      diagnose(`malformed request: ${e.message}`);
-      if (e.id !== undefined) emit({ type: 'error', id: e.id, reason: e.message, tokenGone: false });
+    const events: SignerEvent[] = [];
+    // Waits only for the first line; the rest of a batch is what had already arrived.
+    for (let next: string | null = line; next !== null; next = events.length < MAX_BATCH && input.hasLine() ? input.line() : null) {
+      const event = serveLine(next, input, signer);
+      if (event) events.push(event);
     }
+    for (const event of signer.confirm(events)) emit(event);
   }
 }
 

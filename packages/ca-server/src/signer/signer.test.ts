@@ -18,6 +18,7 @@ class FakeToken implements Token {
   readonly info = { label: 'fake', serial: '1', slot: 0, pinCountLow: false, pinFinalTry: false, pinLocked: false };
   gone = false;
   present = true;
+  presenceChecks = 0;
   constructor(private readonly key: KeyObject) {}
   login(): void {}
   sign(data: Buffer): Buffer {
@@ -25,14 +26,18 @@ class FakeToken implements Token {
     return ecdsaRawToDer(sign('sha384', data, { key: this.key, dsaEncoding: 'ieee-p1363' }));
   }
   checkPresence() {
+    this.presenceChecks++;
     return this.present ? { ok: true } : { ok: false, reason: 'token serial changed' };
   }
   close(): void {}
 }
 
 let dir: string;
+let ca: ReturnType<typeof parseCaCertificate>;
 let token: FakeToken;
-let handle: SignerHandler;
+let signer: SignerHandler;
+/** One request on its own: handled, then confirmed by its own presence check. */
+const handle = (request: SignerRequest): SignerEvent => signer.confirm([signer.handle(request)])[0]!;
 const log: string[] = [];
 const userSpki = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ type: 'spki', format: 'der' }).toString('base64');
 const now = Math.floor(Date.now() / 1000) * 1000;
@@ -46,9 +51,9 @@ beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'etoken-signer-unit-'));
   const [keyFile, certFile] = [join(dir, 'ca.key'), join(dir, 'ca.pem')];
   execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-384', '-nodes', '-keyout', keyFile, '-out', certFile, '-days', '2', '-subj', '/CN=EC CA'], { stdio: 'pipe' });
-  const ca = parseCaCertificate(readFileSync(certFile));
+  ca = parseCaCertificate(readFileSync(certFile));
   token = new FakeToken(createPrivateKey(readFileSync(keyFile)));
-  handle = createSignerHandler(createCertTemplate(parseConfig('', 'test.conf'), ca), ca, token, (line) => log.push(line));
+  signer = createSignerHandler(createCertTemplate(parseConfig('', 'test.conf'), ca), ca, token, (line) => log.push(line));
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -58,6 +63,14 @@ describe('signer request handling', () => {
     expect(event).toMatchObject({ type: 'cert', id: 'a', tokenOk: true });
     const cert = new X509Certificate(Buffer.from((event as Extract<SignerEvent, { type: 'cert' }>).der, 'base64'));
     expect(cert.serialNumber).toBe('7F01');
+    expect(cert.verify(ca.publicKey)).toBe(true);
+    expect(cert.checkIssued(ca.x509)).toBe(true);
+  });
+
+  it('refuses what the token signed with a key other than the CA certificate\'s', () => {
+    const stranger = new FakeToken(generateKeyPairSync('ec', { namedCurve: 'P-384' }).privateKey);
+    const strangers = createSignerHandler(createCertTemplate(parseConfig('', 'test.conf'), ca), ca, stranger, () => undefined);
+    expect(strangers.handle(signCert('s1'))).toMatchObject({ type: 'error', id: 's1', tokenGone: false, reason: 'signed certificate does not verify with the CA public key' });
   });
 
   it('refuses an invariant violation without touching the token', () => {
@@ -76,6 +89,23 @@ describe('signer request handling', () => {
     expect(log.join('\n')).toContain('request d: token check after signing failed');
     token.present = true;
     expect(handle({ type: 'check', id: 'f' })).toEqual({ type: 'check', id: 'f', ok: true });
+  });
+
+  it('confirms signatures that arrived together with one presence check after the last of them', () => {
+    const before = token.presenceChecks;
+    const signed = [signer.handle(signCert('g1')), signer.handle(signCert('g2', { notAfter: now + 400 * 86400_000 })), signer.handle(signCert('g3'))];
+    expect(token.presenceChecks).toBe(before);
+    token.present = false;
+    expect(signer.confirm(signed)).toMatchObject([
+      { type: 'cert', id: 'g1', tokenOk: false },
+      { type: 'error', id: 'g2' },
+      { type: 'cert', id: 'g3', tokenOk: false },
+    ]);
+    expect(token.presenceChecks).toBe(before + 1);
+    token.present = true;
+    expect(signer.confirm([signer.handle(signCert('g4'))])).toMatchObject([{ type: 'cert', id: 'g4', tokenOk: true }]);
+    expect(signer.confirm([signer.handle(signCert('g5', { notAfter: now + 400 * 86400_000 }))])).toMatchObject([{ type: 'error', id: 'g5' }]);
+    expect(token.presenceChecks).toBe(before + 2);
   });
 });
 

@@ -36,4 +36,15 @@ describe('SyncRequestReader', () => {
     expect(() => short.reader.bytes(10)).toThrow(/end of input/);
     short.close();
   });
+
+  it('tells whether a whole line is buffered without reading for it', () => {
+    const { reader, close } = readerOf(Buffer.from('a\nb\nunfinished'));
+    expect(reader.hasLine()).toBe(false);
+    expect(reader.line()).toBe('a');
+    expect(reader.hasLine()).toBe(true);
+    expect(reader.line()).toBe('b');
+    expect(reader.hasLine()).toBe(false);
+    expect(reader.line()).toBeNull();
+    close();
+  });
 });

@@ -69,6 +69,12 @@ export class SyncRequestReader {
     }
   }
 
+  /** Whether a whole line is buffered already: line() would return it without reading. */
+  hasLine(): boolean {
+    const end = this.chunk.indexOf(0x0a, this.from);
+    return end >= 0 && end < this.to;
+  }
+
   /** Exactly `count` bytes, the payload its line announced. EOF before them is an error. */
   bytes(count: number): Buffer {
     const out = Buffer.allocUnsafe(count);

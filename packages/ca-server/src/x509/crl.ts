@@ -8,7 +8,7 @@
 import { reasonCode, type RevocationReason } from '@etoken-ca/contract/cadb/index-line';
 import { serialIntegerContent, type SerialHex } from '@etoken-ca/contract/serial';
 import type { CaCertificate } from './ca-certificate.js';
-import { bitString, contextConstructed, enumerated, integerFromContent, sequence, sequenceOfList, smallInteger, time } from './der.js';
+import { contextConstructed, enumerated, integerFromContent, sequence, sequenceOfList, smallInteger, time } from './der.js';
 import { authorityKeyIdentifier, extension } from './extensions.js';
 import { OID } from './oids.js';
 import { signatureAlgorithm, type SignatureAlgorithm } from './signature-algorithm.js';
@@ -68,9 +68,4 @@ export function buildTbsCertList(template: CrlTemplate, content: CrlContent): Bu
     ...(content.entries.some((piece) => piece.length > 0) ? [sequenceOfList(content.entries)] : []),
     extensions,
   );
-}
-
-/** CertificateList ::= SEQUENCE { tbsCertList, signatureAlgorithm, signatureValue }. */
-export function assembleCrl(tbs: Buffer, algorithm: SignatureAlgorithm, signature: Buffer): Buffer {
-  return sequence(tbs, algorithm.identifier, bitString(signature));
 }

@@ -8,7 +8,7 @@ import { parseConfig } from '@etoken-ca/contract/config';
 import { randomSerial } from '@etoken-ca/contract/serial';
 import type { SignCertRequest } from '../ipc.js';
 import { parseCaCertificate, type CaCertificate } from './ca-certificate.js';
-import { assembleCertificate, verifyIssued } from './certificate.js';
+import { assembleSigned } from './signed.js';
 import { childrenOf, readElement } from './der-reader.js';
 import { basicConstraints, keyIdentifier, keyUsage } from './extensions.js';
 import { checkInvariants } from './invariants.js';
@@ -55,7 +55,16 @@ function opensslCa(name: string, extra: readonly string[]): { ca: CaCertificate;
   return { ca: parseCaCertificate(readFileSync(cert)), key: createPrivateKey(readFileSync(key)) };
 }
 
-const issue = (tbs: Buffer): Buffer => assembleCertificate(tbs, template.algorithm, sign('sha256', tbs, caKey));
+const issue = (tbs: Buffer): Buffer => assembleSigned(tbs, template.algorithm, sign('sha256', tbs, caKey));
+
+/** OpenSSL, an encoder-independent reader, must parse what the template builds and see the CA's signature and serial. */
+function readBack(der: Buffer, serial: string): X509Certificate {
+  const cert = new X509Certificate(der);
+  expect(cert.verify(ca.publicKey)).toBe(true);
+  expect(cert.checkIssued(ca.x509)).toBe(true);
+  expect(cert.serialNumber.toUpperCase().replace(/^(00)+(?=.)/, '')).toBe(serial);
+  return cert;
+}
 
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'etoken-x509-'));
@@ -69,7 +78,7 @@ describe('certificate template', () => {
     const r = request();
     const tbs = buildTbs(template, r);
     checkInvariants(tbs, template.limits);
-    const cert = verifyIssued(issue(tbs), ca, r.serial);
+    const cert = readBack(issue(tbs), r.serial);
     expect(cert.ca).toBe(false);
     expect(cert.subject).toBe('C=DE\nDC=org\nO=Example\nCN=Jörg Müller');
     expect(cert.subjectAltName).toBe('email:jm@example.org');
@@ -101,7 +110,7 @@ describe('certificate template', () => {
     const r = request({ emails: [] });
     const tbs = buildTbs(other, r);
     checkInvariants(tbs, other.limits);
-    expect(new X509Certificate(assembleCertificate(tbs, other.algorithm, sign('sha256', tbs, noSki.key))).subjectAltName).toBeUndefined();
+    expect(new X509Certificate(assembleSigned(tbs, other.algorithm, sign('sha256', tbs, noSki.key))).subjectAltName).toBeUndefined();
   });
 });
 
@@ -160,23 +169,12 @@ describe('invariants refuse', () => {
     refused(buildTbs(template, request({ spki: e3.toString('base64') })), /exponent 3/);
     refused(buildTbs(template, request({ spki: userKey('ec', 'P-521') })), /curve P-521/);
     const ed = generateKeyPairSync('ed25519').publicKey.export({ type: 'spki', format: 'der' });
-    refused(buildTbs(template, request({ spki: ed.toString('base64') })), /key type ed25519/);
+    expect(() => buildTbs(template, request({ spki: ed.toString('base64') }))).toThrow('key type 1.3.101.112 not allowed');
   });
 
   it('garbage', () => {
     refused(Buffer.from('3003020101', 'hex'), /not where it belongs|malformed/);
     refused(Buffer.from('30', 'hex'), /malformed/);
     refused(Buffer.concat([buildTbs(template, request()), Buffer.of(0)]), /bytes after/);
-  });
-});
-
-describe('self-verification', () => {
-  it('refuses a signature by another key and a serial mismatch', () => {
-    const r = request();
-    const tbs = buildTbs(template, r);
-    const stranger = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey;
-    expect(() => verifyIssued(assembleCertificate(tbs, template.algorithm, sign('sha256', tbs, stranger)), ca, r.serial)).toThrow(/does not verify/);
-    expect(() => verifyIssued(issue(tbs), ca, 'ABCD')).toThrow(/another serial/);
-    expect(() => verifyIssued(Buffer.from('3000', 'hex'), ca, r.serial)).toThrow(/does not parse/);
   });
 });

@@ -79,11 +79,11 @@ export function createCertTemplate(config: Config, ca: CaCertificate): CertTempl
 
 /**
  * The TBSCertificate for one request. Throws CertificateRefused on input it
- * cannot encode. `subjectKey`: the request's key, when the caller decoded it already.
+ * cannot encode.
  */
-export function buildTbs(template: CertTemplate, request: SignCertRequest, subjectKey?: SubjectKey): Buffer {
+export function buildTbs(template: CertTemplate, request: SignCertRequest): Buffer {
   try {
-    return encodeTbs(template, request, subjectKey ?? subjectKeyFromSpki(Buffer.from(request.spki, 'base64')));
+    return encodeTbs(template, request, subjectKeyFromSpki(Buffer.from(request.spki, 'base64')));
   } catch (e) {
     if (e instanceof CertificateRefused) throw e;
     return refuse(`cannot encode certificate: ${(e as Error).message}`);
@@ -94,7 +94,7 @@ function encodeTbs(template: CertTemplate, request: SignCertRequest, subjectKey:
   if (normalizeSerial(request.serial) !== request.serial) refuse('serial is not in canonical form');
   const extensions = [
     template.basicConstraints,
-    subjectKey.key.asymmetricKeyType === 'rsa' ? template.rsaKeyUsage : template.ecKeyUsage,
+    subjectKey.type === 'rsa' ? template.rsaKeyUsage : template.ecKeyUsage,
     template.extendedKeyUsage,
     subjectKeyIdentifier(keyIdentifier(subjectKey.subjectPublicKey)),
     template.caExtensions,
