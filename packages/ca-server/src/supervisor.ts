@@ -16,7 +16,7 @@ import { checkPolicy } from './core/policy.js';
 import { RequestTracker } from './core/request-state.js';
 import { computeValidity } from './core/validity.js';
 import { lockOwnerAlive } from './proc.js';
-import { writeAnswer } from './spool/answers.js';
+import { prepareAnswer, writeAnswer, type PreparedAnswer } from './spool/answers.js';
 import { readSpoolEntry } from './spool/entry.js';
 import { removeSpoolName } from './spool/remove-entry.js';
 import { derToPem, type CaStore } from './store/ca-store.js';
@@ -173,10 +173,17 @@ export class Supervisor {
         // Superseded in the same flush as their replacement; index.txt catches up on the CRL path.
         const superseded = limit.supersede.filter((old) => store.append({ t: 'revoke', serial: old, reason: 'superseded', at: this.clock(), by: 'REVOKE_ON_REPLACE' }));
         faultPoint('server.after-issue-appended');
-        await store.commit();
+        // Written while the flush runs, visible only once it is done.
+        const prepared = this.prepare(id, { status: 'issued', serial, pem: derToPem(Buffer.from(result.der, 'base64')) });
+        try {
+          await store.commit();
+        } catch (e) {
+          prepared?.discard();
+          throw e;
+        }
         faultPoint('server.after-flush');
         this.tracker.advance(id, 'recorded');
-        this.answer(id, { status: 'issued', serial, pem: derToPem(Buffer.from(result.der, 'base64')) });
+        this.publish(id, prepared);
         faultPoint('server.after-answer-written');
         // Derived from the journal (rebuilt from it after a crash): not worth making the client wait for.
         store.recordIssued(cert!, result.der);
@@ -228,10 +235,24 @@ export class Supervisor {
   }
 
   private answer(id: string, answer: Answer): void {
+    this.attempt(id, () => writeAnswer(this.d.layout, id, answer, this.d.clientGid));
+  }
+
+  private prepare(id: string, answer: Answer): PreparedAnswer | undefined {
+    return this.attempt(id, () => prepareAnswer(this.d.layout, id, answer, this.d.clientGid));
+  }
+
+  private publish(id: string, prepared: PreparedAnswer | undefined): void {
+    if (prepared) this.attempt(id, () => prepared.publish());
+  }
+
+  /** A client that gets no answer times out and may ask again: logged, never fatal. */
+  private attempt<T>(id: string, write: () => T): T | undefined {
     try {
-      writeAnswer(this.d.layout, id, answer, this.d.clientGid);
+      return write();
     } catch (e) {
       this.d.log.error({ event: 'answer.failed', req: id, err: (e as Error).message }, 'cannot write the answer');
+      return undefined;
     }
   }
 }
