@@ -1,2 +1,3 @@
 #!/usr/bin/env node
-import '../dist/etoken-ca-client.js';
+// CommonJS, as the bundle it loads: see bundle.mjs.
+require('../dist/etoken-ca-client.js');

@@ -38,6 +38,8 @@ Exit codes:
 `;
 
 export function parseCommandLine(args: readonly string[]): Command {
+  // As MyProxy calls it, on every logon: spares loading parseArgs (node:util loads it on first use).
+  if (args.length === 0) return { kind: 'run', configFile: undefined };
   let values: { config?: string; help?: boolean; version?: boolean };
   try {
     ({ values } = parseArgs({

@@ -1,14 +1,14 @@
 /**
  * etoken-ca-client: wires the real spool, clock, stdin and stdout to the
  * core, and turns the outcome into stderr and an exit code. Imports only
- * node built-ins and the contract: it starts once per logon.
+ * node built-ins and the contract, and node:crypto only once the request is
+ * published: it starts once per logon.
  */
-import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { configPath, loadConfig } from '@etoken-ca/contract/config';
 import { spoolLayout } from '@etoken-ca/contract/spool';
 import { closeInheritedSockets } from './inherited-sockets.js';
-import { loadCaCertificate } from './ca-certificate.js';
+import { readCaCertificate } from './ca-certificate.js';
 import { HELP_TEXT, parseCommandLine } from './command-line.js';
 import { ownLockTarget } from './lock-owner.js';
 import { nodeSpool } from './node-spool.js';
@@ -16,6 +16,7 @@ import { errorOutcome, stoppedOutcome, type Outcome } from './outcome.js';
 import { prepareRequest } from './prepare-request.js';
 import { readBoundedInput } from './read-input.js';
 import { requestCertificate } from './request-certificate.js';
+import { newRequestId } from './request-id.js';
 import { startDeadline, STOP_SIGNALS, stopBySignal, stopReason } from './stop-reason.js';
 import { systemClock } from './system-clock.js';
 import { writeFully } from './write-fully.js';
@@ -40,20 +41,20 @@ async function run(args: readonly string[]): Promise<Outcome> {
     return { exit: 0 };
   }
   const config = loadConfig(configPath(command.configFile));
-  const caCert = loadCaCertificate(config.caCert);
+  const caCert = readCaCertificate(config.caCert);
   startDeadline(stop, systemClock, config.clientTimeout);
   const raw = await readBoundedInput(STDIN, config.maxRequestSize, stop.signal);
   if (!raw) return stoppedOutcome(stopReason(stop.signal), 'request');
   const request = prepareRequest(raw);
   return requestCertificate(
     request,
-    caCert,
     {
       spool: nodeSpool(spoolLayout(config.spoolDir)),
       clock: systemClock,
-      newRequestId: () => randomBytes(16).toString('hex'),
+      newRequestId,
       lockTarget: ownLockTarget(),
       printCertificate: (pem) => writeFully(STDOUT, Buffer.from(pem)),
+      certificateCheck: async (csrSpki) => (await import('./certificate-check.js')).certificateCheck(caCert, csrSpki),
     },
     stop.signal,
   );

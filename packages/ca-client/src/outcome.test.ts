@@ -1,12 +1,14 @@
 import { createPublicKey, X509Certificate } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { EtokenError } from '@etoken-ca/contract/exit-codes';
+import { matchingCertificate, type CertificateCheck } from './certificate-check.js';
 import { deliverAnswer, errorOutcome, MISMATCH_MESSAGE, oneLine, refusalExit, stoppedOutcome } from './outcome.js';
 import { spoolFailure } from './spool-errors.js';
 import { CA_PEM, CERT_OTHER_KEY_PEM, CERT_PEM } from './testing/fixtures.js';
 
 const ca = new X509Certificate(CA_PEM);
 const csrKey = createPublicKey(CERT_PEM);
+const check: CertificateCheck = (pem) => matchingCertificate(pem, csrKey, ca);
 
 describe('refusalExit', () => {
   it.each([65, 69, 70, 75, 77])('keeps %i', (code) => expect(refusalExit(code)).toBe(code));
@@ -16,24 +18,24 @@ describe('refusalExit', () => {
 describe('deliverAnswer', () => {
   it('prints a matching certificate and exits 0', () => {
     const printed: string[] = [];
-    expect(deliverAnswer({ status: 'issued', serial: '1234', pem: CERT_PEM }, csrKey, ca, (pem) => printed.push(pem))).toEqual({ exit: 0 });
+    expect(deliverAnswer({ status: 'issued', serial: '1234', pem: CERT_PEM }, check, (pem) => printed.push(pem))).toEqual({ exit: 0 });
     expect(printed).toEqual([new X509Certificate(CERT_PEM).toString()]);
   });
 
   it('prints nothing and exits 70 for a certificate that does not match', () => {
     const printed: string[] = [];
-    const outcome = deliverAnswer({ status: 'issued', serial: '1235', pem: CERT_OTHER_KEY_PEM }, csrKey, ca, (pem) => printed.push(pem));
+    const outcome = deliverAnswer({ status: 'issued', serial: '1235', pem: CERT_OTHER_KEY_PEM }, check, (pem) => printed.push(pem));
     expect(outcome).toEqual({ exit: 70, message: MISMATCH_MESSAGE });
     expect(printed).toEqual([]);
   });
 
   it("passes a refusal's exit code and reason on, on one line", () => {
-    const outcome = deliverAnswer({ status: 'refused', exit: 69, reason: 'token not present\nretry\x1b[31m' }, csrKey, ca, () => undefined);
+    const outcome = deliverAnswer({ status: 'refused', exit: 69, reason: 'token not present\nretry\x1b[31m' }, check, () => undefined);
     expect(outcome).toEqual({ exit: 69, message: 'token not present retry [31m' });
   });
 
   it('says something even when the reason is empty', () => {
-    expect(deliverAnswer({ status: 'refused', exit: 12, reason: '' }, csrKey, ca, () => undefined)).toEqual({ exit: 65, message: 'request refused' });
+    expect(deliverAnswer({ status: 'refused', exit: 12, reason: '' }, check, () => undefined)).toEqual({ exit: 65, message: 'request refused' });
   });
 });
 

@@ -1,8 +1,7 @@
 /** How the client ends: an exit code and at most one line for MyProxy's log. */
-import type { KeyObject, X509Certificate } from 'node:crypto';
 import { EtokenError, ExitCode } from '@etoken-ca/contract/exit-codes';
 import type { Answer } from '@etoken-ca/contract/spool';
-import { matchingCertificate } from './certificate-check.js';
+import type { CertificateCheck } from './certificate-check.js';
 import type { StopReason } from './stop-reason.js';
 
 export interface Outcome {
@@ -33,16 +32,11 @@ export function oneLine(text: string): string {
 }
 
 /** Hands a checked certificate to `print`; a certificate that fails the check is never printed. */
-export function deliverAnswer(
-  answer: Answer,
-  csrPublicKey: KeyObject,
-  caCert: X509Certificate,
-  print: (pem: string) => void,
-): Outcome {
+export function deliverAnswer(answer: Answer, check: CertificateCheck, print: (pem: string) => void): Outcome {
   if (answer.status === 'refused') {
     return { exit: refusalExit(answer.exit), message: oneLine(answer.reason) || 'request refused' };
   }
-  const cert = matchingCertificate(answer.pem, csrPublicKey, caCert);
+  const cert = check(answer.pem);
   if (!cert) return { exit: ExitCode.software, message: MISMATCH_MESSAGE };
   print(cert.toString());
   return { exit: ExitCode.ok };

@@ -1,5 +1,6 @@
 import { createPublicKey, X509Certificate } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
+import { certificateCheck } from './certificate-check.js';
 import { MISMATCH_MESSAGE } from './outcome.js';
 import { prepareRequest } from './prepare-request.js';
 import { requestCertificate } from './request-certificate.js';
@@ -11,9 +12,18 @@ import { myproxyRequest } from './testing/myproxy-request.js';
 
 const ID = 'c'.repeat(32);
 const PASSPHRASE = 'correct horse battery staple';
-const ca = new X509Certificate(CA_PEM);
+const CA_FILE = { file: '/etc/etoken-ca/ca.pem', pem: Buffer.from(CA_PEM) };
 
-function setup(timeoutSeconds = 60) {
+/** A well-formed CertificationRequest whose SubjectPublicKeyInfo is SEQUENCE { INTEGER 5 }. */
+function unreadableKeyCsrPem(): string {
+  const info = Buffer.from('300a020100300030030201' + '05', 'hex');
+  const signature = Buffer.concat([Buffer.from('033c00', 'hex'), Buffer.alloc(59)]);
+  const der = Buffer.concat([Buffer.from([0x30, info.length + signature.length]), info, signature]);
+  return `-----BEGIN CERTIFICATE REQUEST-----\n${der.toString('base64')}\n-----END CERTIFICATE REQUEST-----\n`;
+}
+const UNREADABLE_KEY_CSR_PEM = unreadableKeyCsrPem();
+
+function setup({ timeoutSeconds = 60, caCert = CA_FILE, csrPem = CSR_PEM } = {}) {
   const spool = new FakeSpool();
   const clock = new FakeClock();
   const stop = new AbortController();
@@ -21,9 +31,15 @@ function setup(timeoutSeconds = 60) {
   const printed: string[] = [];
   const run = () =>
     requestCertificate(
-      prepareRequest(myproxyRequest(CSR_PEM, { passphrase: PASSPHRASE })),
-      ca,
-      { spool, clock, newRequestId: () => ID, lockTarget: '4242.987654', printCertificate: (pem) => printed.push(pem) },
+      prepareRequest(myproxyRequest(csrPem, { passphrase: PASSPHRASE })),
+      {
+        spool,
+        clock,
+        newRequestId: () => ID,
+        lockTarget: '4242.987654',
+        printCertificate: (pem) => printed.push(pem),
+        certificateCheck: async (csrSpki) => certificateCheck(caCert, csrSpki),
+      },
       stop.signal,
     );
   return { spool, clock, stop, printed, run };
@@ -63,7 +79,7 @@ describe('requestCertificate', () => {
   });
 
   it('gives up at the deadline with exit 75 and no files left', async () => {
-    const { spool, clock, run } = setup(60);
+    const { spool, clock, run } = setup({ timeoutSeconds: 60 });
     const result = run();
     expect(spool.files.size).toBe(2);
     clock.advance(59_999);
@@ -93,6 +109,23 @@ describe('requestCertificate', () => {
     expect(spool.files.size).toBe(0);
   });
 
+  it.each([
+    ['the CA certificate cannot be decoded: exit 78', { caCert: { file: '/etc/etoken-ca/ca.pem', pem: Buffer.from('not a certificate\n') } }, 78],
+    ['node:crypto cannot read the CSR key: exit 65', { csrPem: UNREADABLE_KEY_CSR_PEM }, 65],
+  ])('withdraws the published request when %s', async (_, options, exitCode) => {
+    const { spool, printed, run } = setup(options);
+    let published = false;
+    spool.onPublish = (id) => {
+      published = true;
+      spool.answer(id, { status: 'issued', serial: '1234', pem: CERT_PEM });
+    };
+    await expect(run()).rejects.toMatchObject({ exitCode });
+    expect(published).toBe(true);
+    expect(printed).toEqual([]);
+    expect(spool.files.size).toBe(0);
+    expect(spool.watching).toBe(false);
+  });
+
   it('removes the request file when the answers directory cannot be watched or the lock not published', async () => {
     const first = setup();
     first.spool.failWatch = 'ENOENT';
@@ -111,16 +144,10 @@ describe('prepareRequest', () => {
     const raw = myproxyRequest(CSR_PEM, { passphrase: PASSPHRASE });
     const prepared = prepareRequest(raw);
     expect(raw.every((byte) => byte === 0)).toBe(true);
-    expect(prepared.csrPublicKey.equals(createPublicKey(CERT_PEM))).toBe(true);
+    expect(createPublicKey({ key: prepared.csrSpki, format: 'der', type: 'spki' }).equals(createPublicKey(CERT_PEM))).toBe(true);
   });
 
   it('refuses a malformed request with exit 65 and a reason', () => {
     expect(() => prepareRequest(Buffer.from('username=x\n'))).toThrow(expect.objectContaining({ exitCode: 65 }));
-    // A well-formed CertificationRequest whose SubjectPublicKeyInfo is SEQUENCE { INTEGER 5 }.
-    const info = Buffer.from('300a020100300030030201' + '05', 'hex');
-    const signature = Buffer.concat([Buffer.from('033c00', 'hex'), Buffer.alloc(59)]);
-    const der = Buffer.concat([Buffer.from([0x30, info.length + signature.length]), info, signature]);
-    const pem = `-----BEGIN CERTIFICATE REQUEST-----\n${der.toString('base64')}\n-----END CERTIFICATE REQUEST-----\n`;
-    expect(() => prepareRequest(myproxyRequest(pem))).toThrow(expect.objectContaining({ exitCode: 65, message: 'CSR public key is not readable' }));
   });
 });

@@ -3,7 +3,7 @@
  * answer, publish the lock, wait, check, print. Whatever happens, the lock
  * and the request file are removed before this returns.
  */
-import type { X509Certificate } from 'node:crypto';
+import type { CertificateCheck } from './certificate-check.js';
 import type { Clock, SpoolPort } from './ports.js';
 import type { PreparedRequest } from './prepare-request.js';
 import { deliverAnswer, stoppedOutcome, type Outcome } from './outcome.js';
@@ -18,15 +18,16 @@ export interface ClientPorts {
   readonly lockTarget: string;
   /** Writes the certificate to stdout, completely, before the files are removed. */
   readonly printCertificate: (pem: string) => void;
+  /**
+   * The check for the answer, made from the CSR's key once the request is published: loading
+   * node:crypto and decoding take milliseconds the server can already use. Throws EtokenError
+   * (a CA certificate or key it cannot read), which withdraws the request.
+   */
+  readonly certificateCheck: (csrSpki: Buffer) => Promise<CertificateCheck>;
 }
 
-/** Spool failures are thrown as EtokenError (nothing of ours is left behind); everything else is an Outcome. */
-export async function requestCertificate(
-  request: PreparedRequest,
-  caCert: X509Certificate,
-  ports: ClientPorts,
-  signal: AbortSignal,
-): Promise<Outcome> {
+/** Spool failures and a failed certificateCheck are thrown as EtokenError (nothing of ours is left behind); everything else is an Outcome. */
+export async function requestCertificate(request: PreparedRequest, ports: ClientPorts, signal: AbortSignal): Promise<Outcome> {
   const { spool } = ports;
   const id = ports.newRequestId();
   spool.createRequest(id, request.spoolBytes);
@@ -37,9 +38,10 @@ export async function requestCertificate(
     spool.publishLock(id, ports.lockTarget);
     published = true;
     waiting.checkNow();
+    const check = await ports.certificateCheck(request.csrSpki);
     const answer = await waiting.answer;
     if (!answer) return stoppedOutcome(stopReason(signal), 'answer');
-    return deliverAnswer(answer, request.csrPublicKey, caCert, ports.printCertificate);
+    return deliverAnswer(answer, check, ports.printCertificate);
   } finally {
     waiting?.stop();
     // Lock first: once it is gone the server forgets the request, then the request file goes.
