@@ -60,7 +60,7 @@ async function run(args: readonly string[]): Promise<Outcome> {
   );
 }
 
-function finish(outcome: Outcome): never {
+function finish(outcome: Outcome): void {
   if (outcome.message) {
     try {
       writeFully(STDERR, Buffer.from(`etoken-ca: ${outcome.message}\n`));
@@ -68,7 +68,10 @@ function finish(outcome: Outcome): never {
       // Nobody is listening any more (MyProxy gave up): the exit code still counts.
     }
   }
-  process.exit(outcome.exit);
+  // Not from inside the answer's watch callback (where the outcome usually settles): libuv removes the
+  // inotify watch only once that callback returns, and a process that exits with its watch still in
+  // place waits some 15 ms in the kernel for the watch to be torn down.
+  setImmediate(() => process.exit(outcome.exit));
 }
 
 run(process.argv.slice(2)).catch(errorOutcome).then(finish);
