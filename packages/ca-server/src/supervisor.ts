@@ -173,10 +173,12 @@ export class Supervisor {
         // Superseded in the same flush as their replacement; index.txt catches up on the CRL path.
         const superseded = limit.supersede.filter((old) => store.append({ t: 'revoke', serial: old, reason: 'superseded', at: this.clock(), by: 'REVOKE_ON_REPLACE' }));
         faultPoint('server.after-issue-appended');
-        // Written while the flush runs, visible only once it is done.
+        // The flush starts first (fdatasync runs off the main thread); the answer is written while it runs and
+        // becomes visible only once it is done.
+        const durable = store.commit();
         const prepared = this.prepare(id, { status: 'issued', serial, pem: derToPem(Buffer.from(result.der, 'base64')) });
         try {
-          await store.commit();
+          await durable;
         } catch (e) {
           prepared?.discard();
           throw e;
