@@ -83,7 +83,7 @@ async function run(dir: string, tokens: TestToken[], servers: BenchServer[]): Pr
   say('P7 client start-up');
   const client = await clientStart(join(empty.fixture.spoolDir, 'incoming'), empty.fixture.configPath, request.stdin, 15);
   say('P5 myproxy-logon round trips');
-  const myproxy = await myproxyRoundTrips(dir, empty.fixture.configPath, 10);
+  const myproxy = await myproxyRoundTrips(dir, empty.fixture.configPath, csrPem, 10);
   const millionAfter = residentMb(million.server.child.pid!);
   for (const server of servers.splice(0)) await server.stop();
 

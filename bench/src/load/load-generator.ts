@@ -22,7 +22,8 @@ const job = JSON.parse(process.argv[2] ?? '{}') as LoadJob;
 const layout = spoolLayout(job.spoolDir);
 const requestBytes = readFileSync(job.requestFile);
 const lockTarget = formatLockTarget({ pid: process.pid, startTime: startTimeFromStat(readFileSync('/proc/self/stat', 'latin1'))! });
-const waiting = new Map<string, () => void>();
+/** Requests waiting for their answer, each woken with whether it was issued. */
+const waiting = new Map<string, (issued: boolean) => void>();
 
 function readIssued(id: string): boolean | null {
   let text: string;
@@ -37,7 +38,9 @@ function readIssued(id: string): boolean | null {
 
 function check(id: string): void {
   const wake = waiting.get(id);
-  if (wake && readIssued(id) !== null) wake();
+  if (!wake) return;
+  const issued = readIssued(id);
+  if (issued !== null) wake(issued);
 }
 
 function removeQuietly(path: string): void {
@@ -57,11 +60,10 @@ async function oneRequest(): Promise<{ ms: number; issued: boolean }> {
   } finally {
     closeSync(fd);
   }
-  const answered = new Promise<void>((resolve) => waiting.set(id, resolve));
+  const answered = new Promise<boolean>((resolve) => waiting.set(id, resolve));
   symlinkSync(lockTarget, lockFile(layout, id));
   check(id);
-  await answered;
-  const issued = readIssued(id) === true;
+  const issued = await answered;
   const ms = nowMs() - start;
   waiting.delete(id);
   removeQuietly(lockFile(layout, id));

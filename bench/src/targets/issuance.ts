@@ -20,8 +20,13 @@ export interface Throughput {
   readonly costMs: number;
 }
 
-/** One stream, one request at a time: end-to-end latency from writing the request to reading the answer. */
+/**
+ * One stream, one request at a time: end-to-end latency from writing the request to reading the answer.
+ * A first round is not counted: the server runs for months, and its first requests after start-up run
+ * before V8 has compiled their path.
+ */
 export async function latency(server: BenchServer, requestFile: string, rounds: number, perRound: number): Promise<Latency> {
+  await runLoad({ spoolDir: server.fixture.spoolDir, requestFile, streams: 1, perStream: perRound });
   const all: number[] = [];
   for (let r = 0; r < rounds; r++) {
     const result = await runLoad({ spoolDir: server.fixture.spoolDir, requestFile, streams: 1, perStream: perRound });
