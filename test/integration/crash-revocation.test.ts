@@ -14,10 +14,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FaultPoint } from '@etoken-ca/contract/fault-point';
 import { caProblems } from '../helpers/ca-invariants.js';
-import { makeServerFixture, removeFixture, startServer, type RunningServer, type ServerFixture } from '../helpers/ca-server.js';
-import { armFault, disarmFaults, enableFaultPoints } from '../helpers/faults.js';
+import { startServer, type RunningServer, type ServerFixture } from '../helpers/ca-server.js';
+import { armFault, beginCrashTest, disarmFaults, endCrashTest, type CrashTestParts } from '../helpers/faults.js';
 import { crlText, issueThroughClient, revokeCert } from '../helpers/revocation.js';
-import { createTestToken, type TestToken } from '../helpers/softhsm.js';
+import type { TestToken } from '../helpers/softhsm.js';
 
 const SERVER_POINTS: readonly FaultPoint[] = [
   'server.after-revoke-recorded',
@@ -31,7 +31,7 @@ const ROUNDS = 3;
 let token: TestToken;
 let fixture: ServerFixture;
 let server: RunningServer;
-let disableFaultPoints: () => void;
+let crash: CrashTestParts | undefined;
 let kills = 0;
 
 const crlDir = (): string => join(fixture.dir, 'crl');
@@ -105,17 +105,13 @@ async function killRound(point: FaultPoint, round: number): Promise<void> {
 }
 
 beforeAll(async () => {
-  disableFaultPoints = enableFaultPoints();
-  token = createTestToken({ label: `crashrev-${process.pid}`, keyType: 'rsa', owner: 'causer' });
-  fixture = makeServerFixture(token, { TOKEN_POLL_INTERVAL: '1' });
+  crash = beginCrashTest('crashrev');
+  ({ token, fixture } = crash);
   server = await startServer(fixture, token.pin);
 });
 
 afterAll(async () => {
-  disableFaultPoints?.();
-  await server?.stop();
-  token?.cleanup();
-  if (fixture) removeFixture(fixture);
+  await endCrashTest(crash ?? {}, server);
   console.log(`revocation crash test: ${kills} kills`);
 });
 

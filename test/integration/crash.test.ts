@@ -16,10 +16,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FaultPoint } from '@etoken-ca/contract/fault-point';
 import { myproxyRequest } from '../../packages/ca-client/src/testing/myproxy-request.js';
 import { caProblems } from '../helpers/ca-invariants.js';
-import { makeServerFixture, removeFixture, startServer, type RunningServer, type ServerFixture } from '../helpers/ca-server.js';
-import { armFault, disarmFaults, enableFaultPoints } from '../helpers/faults.js';
+import { startServer, type RunningServer, type ServerFixture } from '../helpers/ca-server.js';
+import { armFault, beginCrashTest, disarmFaults, endCrashTest, type CrashTestParts } from '../helpers/faults.js';
 import { makeCsr } from '../helpers/fake-server.js';
-import { createTestToken, type TestToken } from '../helpers/softhsm.js';
+import type { TestToken } from '../helpers/softhsm.js';
 import { startClient, type ClientResult } from '../helpers/spool-client.js';
 
 const CLIENT_TIMEOUT_S = 15;
@@ -66,7 +66,7 @@ let token: TestToken;
 let fixture: ServerFixture;
 let server: RunningServer;
 let request: Buffer;
-let disableFaultPoints: () => void;
+let crash: CrashTestParts | undefined;
 const answered = new Set<string>();
 const kills = new Map<FaultPoint, number>();
 
@@ -181,18 +181,14 @@ async function runRole(role: Role): Promise<void> {
 }
 
 beforeAll(async () => {
-  disableFaultPoints = enableFaultPoints();
-  token = createTestToken({ label: `crash-${process.pid}`, keyType: 'rsa', owner: 'causer' });
-  fixture = makeServerFixture(token, { CLIENT_TIMEOUT: String(CLIENT_TIMEOUT_S), TOKEN_POLL_INTERVAL: '1' });
+  crash = beginCrashTest('crash', { CLIENT_TIMEOUT: String(CLIENT_TIMEOUT_S) });
+  ({ token, fixture } = crash);
   request = myproxyRequest((await makeCsr(fixture.dir, 'crash')).pem, { username: '/O=Example/CN=Crash Test' });
   server = await startServer(fixture, token.pin);
 });
 
 afterAll(async () => {
-  disableFaultPoints?.();
-  await server?.stop();
-  token?.cleanup();
-  if (fixture) removeFixture(fixture);
+  await endCrashTest(crash ?? {}, server);
   const total = [...kills.values()].reduce((a, b) => a + b, 0);
   console.log(`crash test: ${total} kills, ${answered.size} certificates answered\n${[...kills].map(([p, n]) => `  ${p}: ${n}`).join('\n')}`);
 });
