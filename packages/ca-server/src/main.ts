@@ -87,9 +87,13 @@ async function run(argv: readonly string[]): Promise<void> {
   const alerts = new AlertMonitor({ config, caNotAfter: notAfter, clock: Date.now, diskUsage, log, notify: (event, details) => void notifier.notify(event, details) });
 
   const store = new CaStore(config.caDir);
-  log.info({ event: 'db.loaded', ...store.startup }, `CA database loaded: ${store.startup.certificates} certificates`);
-  for (const serial of store.startup.withheld) {
+  const { newcertsRewritten, ...loaded } = store.startup;
+  log.info({ event: 'db.loaded', ...loaded, newcertsRewritten: newcertsRewritten.length }, `CA database loaded: ${loaded.certificates} certificates`);
+  for (const serial of loaded.withheld) {
     log.warn({ event: 'cert.withheld', serial, reason: 'signature outcome unknown after a restart' }, 'certificate withheld and revoked');
+  }
+  for (const serial of newcertsRewritten) {
+    log.info({ event: 'newcert.rewritten', serial }, `newcerts/${serial}.pem was missing or incomplete: written from the journal`);
   }
   const layout = prepareSpool(config.spoolDir, clientGid);
   const script = (rel: string): string => fileURLToPath(new URL(rel, import.meta.url));

@@ -1,8 +1,8 @@
-import { appendFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, truncateSync, statSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, truncateSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { CaStore, OUTCOME_RETENTION_MS } from './ca-store.js';
+import { CaStore, derToPem, OUTCOME_RETENTION_MS } from './ca-store.js';
 
 let dir: string;
 const req = (n: number): string => n.toString(16).padStart(32, '0');
@@ -110,5 +110,42 @@ describe('CaStore', () => {
     expect(store.db.outcome(req(5))).toBeUndefined();
     store.close();
     expect(new CaStore(dir, () => now).db.outcome(req(5))).toBeUndefined();
+  });
+
+  it('writes again at start-up the newcerts files of a checkpoint\'s last minutes that never reached the disk', () => {
+    const store = new CaStore(dir);
+    issue(store, 1);
+    issue(store, 2);
+    store.checkpoint(); // the CRL path: both records are out of replay from here on
+    store.close();
+    // The machine lost power before writing the files back: one empty, one never created.
+    const newcert = (serial: string): string => join(dir, 'newcerts', `${serial}.pem`);
+    truncateSync(newcert('11'), 0);
+    rmSync(newcert('12'));
+    const reopened = new CaStore(dir);
+    expect(reopened.startup.replayed).toBe(0);
+    expect(reopened.startup.newcertsRewritten).toEqual(['12', '11']);
+    for (const serial of ['11', '12']) expect(readFileSync(newcert(serial), 'utf8')).toBe(derToPem(Buffer.from(DER, 'base64')));
+    reopened.close();
+    expect(new CaStore(dir).startup.newcertsRewritten).toEqual([]);
+  });
+
+  it('checks only the files of the last minutes before the checkpoint, however long the server was down', () => {
+    const hour = 60 * 60_000;
+    const at = Date.UTC(2026, 0, 1);
+    const store = new CaStore(dir, () => at + hour);
+    for (const [n, when] of [[1, at], [2, at + hour]] as const) {
+      const serial = (n + 0x10).toString(16).toUpperCase();
+      store.append({ t: 'reserve', req: req(n), serial, subject: `/CN=user ${n}`, notAfter: Date.UTC(2030, 0, 1), at: when });
+      store.recordIssued(store.append({ t: 'issue', req: req(n), serial, der: DER, at: when })!, DER);
+    }
+    store.checkpoint();
+    store.close();
+    rmSync(join(dir, 'newcerts', '11.pem'));
+    rmSync(join(dir, 'newcerts', '12.pem'));
+    const reopened = new CaStore(dir, () => at + 48 * hour);
+    expect(reopened.startup.newcertsRewritten).toEqual(['12']);
+    expect(existsSync(join(dir, 'newcerts', '11.pem'))).toBe(false);
+    reopened.close();
   });
 });

@@ -14,6 +14,7 @@ import {
   ftruncateSync,
   mkdirSync,
   openSync,
+  readFileSync,
   renameSync,
   writeFileSync,
   writeSync,
@@ -25,6 +26,7 @@ import { formatIndexLine } from '@etoken-ca/contract/cadb/index-line';
 import { encodeRecord, type JournalRecord } from '@etoken-ca/contract/cadb/journal';
 import { caLayout, segmentName, type CaLayout, type Checkpoint } from '@etoken-ca/contract/cadb/layout';
 import { loadCaDatabase } from '@etoken-ca/contract/cadb/load';
+import { issuedCertificate, type RecordedCertificate } from '@etoken-ca/contract/cadb/recent-records';
 import { pemBytes } from '../x509/pem.js';
 import { GroupCommit } from './group-commit.js';
 
@@ -39,6 +41,15 @@ const SEGMENT_LIMIT = 64 * 1024 * 1024;
  * than any client waits (CLIENT_TIMEOUT is at most 110 s).
  */
 export const OUTCOME_RETENTION_MS = 15 * 60_000;
+
+/**
+ * newcerts/ files are written without a flush; the kernel writes them back
+ * within about 35 s (dirty_expire 30 s, writeback every 5 s). Start-up checks
+ * the files of the certificates recorded this long before the checkpoint,
+ * whose records a checkpoint may have put out of replay before the machine
+ * lost power.
+ */
+const NEWCERTS_CHECK_WINDOW_MS = 10 * 60_000;
 
 export function derToPem(der: Buffer, label = 'CERTIFICATE'): string {
   return pemBytes(der, label).toString('latin1');
@@ -82,6 +93,8 @@ export interface StartupReport {
   readonly tornBytes: number;
   /** Serials reserved but never recorded: withheld now. */
   readonly withheld: readonly string[];
+  /** newcerts/ files found missing or different from the journal's certificate, and written again. */
+  readonly newcertsRewritten: readonly string[];
 }
 
 export class CaStore {
@@ -106,7 +119,7 @@ export class CaStore {
     }
     if (!existsSync(this.layout.indexAttr)) writeFileAtomic(this.layout.indexAttr, 'unique_subject = no\n');
 
-    const loaded = loadCaDatabase(caDir, { outcomesSince: this.clock() - OUTCOME_RETENTION_MS });
+    const loaded = loadCaDatabase(caDir, { outcomesSince: this.clock() - OUTCOME_RETENTION_MS, certificatesWithin: NEWCERTS_CHECK_WINDOW_MS });
     this.db = loaded.db;
     this.segment = loaded.end.segment;
     this.journalFd = openSync(join(this.layout.journal, segmentName(this.segment)), constants.O_WRONLY | constants.O_CREAT | constants.O_APPEND, 0o600);
@@ -126,15 +139,19 @@ export class CaStore {
     this.checkpoint(loaded.replayed.length > 0 || withheld.length > 0 || !existsSync(this.layout.index));
     this.unindexed.clear();
     this.indexedEarly.clear();
+    // Both lists are before the checkpoint just made: their files must be whole and on disk now.
+    const replayedCertificates = loaded.replayed.map(issuedCertificate).filter((c): c is RecordedCertificate => c !== null);
+    const newcertsRewritten = [...loaded.recentCertificates, ...replayedCertificates].filter((c) => this.ensureNewcert(c));
+    if (newcertsRewritten.length > 0) fsyncDir(this.layout.newcerts);
+    // Imported certificates (a one-time migration, from a journal that holds them) get their files once, unflushed.
+    for (const r of loaded.replayed) if (r.t === 'import' && r.der !== undefined) this.writeNewcert(r.serial, r.der, true);
     this.startup = {
       certificates: this.db.size,
       replayed: loaded.replayed.length,
       tornBytes: loaded.end.tornBytes,
       withheld,
+      newcertsRewritten: newcertsRewritten.map((c) => c.serial),
     };
-    for (const r of loaded.replayed) {
-      if (r.t === 'issue' || (r.t === 'import' && r.der !== undefined)) this.writeNewcert(r.serial, r.der!, true);
-    }
   }
 
   /** Appends a record (not yet durable) and applies it to the in-memory database. */
@@ -229,12 +246,30 @@ export class CaStore {
     this.indexBytes += line.length;
   }
 
+  private newcertPath(serial: string): string {
+    return join(this.layout.newcerts, `${serial}.pem`);
+  }
+
   private writeNewcert(serial: string, der: string, mayExist: boolean): void {
-    const path = join(this.layout.newcerts, `${serial}.pem`);
     try {
-      writeFileSync(path, derToPem(Buffer.from(der, 'base64')), { flag: 'wx', mode: 0o644 });
+      writeFileSync(this.newcertPath(serial), derToPem(Buffer.from(der, 'base64')), { flag: 'wx', mode: 0o644 });
     } catch (e) {
       if (!(mayExist && (e as NodeJS.ErrnoException).code === 'EEXIST')) throw e;
     }
+  }
+
+  /** Writes newcerts/<serial>.pem, flushed, unless it already holds exactly this certificate. Returns whether it wrote. */
+  private ensureNewcert({ serial, der }: RecordedCertificate): boolean {
+    const path = this.newcertPath(serial);
+    const pem = pemBytes(Buffer.from(der, 'base64'), 'CERTIFICATE');
+    let current: Buffer | null = null;
+    try {
+      current = readFileSync(path);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    }
+    if (current?.equals(pem)) return false;
+    writeFileAtomic(path, pem);
+    return true;
   }
 }

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { EtokenError, ExitCode } from '../exit-codes.js';
 import { CaDatabase } from './database.js';
 import { decodeJournal, type JournalRecord } from './journal.js';
-import { recallRecentOutcomes } from './recent-outcomes.js';
+import { recallBeforeCheckpoint, type RecentRecall, type RecordedCertificate } from './recent-records.js';
 import { caLayout, EMPTY_CHECKPOINT, parseCheckpoint, parseSegmentName, type Checkpoint } from './layout.js';
 
 export interface LoadedDatabase {
@@ -18,6 +18,8 @@ export interface LoadedDatabase {
   readonly replayed: readonly JournalRecord[];
   /** Where the valid journal ends; bytes after it (a torn tail) are not part of it. */
   readonly end: { readonly segment: number; readonly offset: number; readonly tornBytes: number };
+  /** The certificates recorded shortly before the checkpoint (LoadOptions.certificatesWithin), newest first. */
+  readonly recentCertificates: readonly RecordedCertificate[];
 }
 
 /** Read in pieces: index.txt of a large CA is a hundred MB that need not be in memory at once. */
@@ -72,10 +74,8 @@ function readOptional(path: string): Buffer | null {
   }
 }
 
-export interface LoadOptions {
-  /** Also recall request outcomes recorded since this time (ms) before the checkpoint: the server's idempotent answers. */
-  readonly outcomesSince?: number;
-}
+/** outcomesSince: the server's idempotent answers; certificatesWithin: its check of newcerts/ at start-up. */
+export type LoadOptions = RecentRecall;
 
 export function loadCaDatabase(caDir: string, options: LoadOptions = {}): LoadedDatabase {
   const layout = caLayout(caDir);
@@ -87,7 +87,8 @@ export function loadCaDatabase(caDir: string, options: LoadOptions = {}): Loaded
   const bad = loadIndexFile(db, layout.index, checkpoint.indexBytes);
   if (bad > 0) throw new EtokenError(ExitCode.software, `${layout.index}: ${bad} malformed line(s) before the checkpoint`);
   db.setCrlState(checkpoint.crl);
-  if (options.outcomesSince !== undefined) recallRecentOutcomes(db, layout, checkpoint, options.outcomesSince);
+  const recentCertificates =
+    options.outcomesSince !== undefined || options.certificatesWithin !== undefined ? recallBeforeCheckpoint(db, layout, checkpoint, options) : [];
 
   let segments: number[] = [];
   try {
@@ -111,5 +112,5 @@ export function loadCaDatabase(caDir: string, options: LoadOptions = {}): Loaded
     end = { segment, offset: from + validBytes, tornBytes: bytes.length - from - validBytes };
     if (end.tornBytes > 0) break;
   }
-  return { db, checkpoint, replayed, end };
+  return { db, checkpoint, replayed, end, recentCertificates };
 }
