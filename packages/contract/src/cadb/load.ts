@@ -87,8 +87,7 @@ export function loadCaDatabase(caDir: string, options: LoadOptions = {}): Loaded
   const bad = loadIndexFile(db, layout.index, checkpoint.indexBytes);
   if (bad > 0) throw new EtokenError(ExitCode.software, `${layout.index}: ${bad} malformed line(s) before the checkpoint`);
   db.setCrlState(checkpoint.crl);
-  const recentCertificates =
-    options.outcomesSince !== undefined || options.certificatesWithin !== undefined ? recallBeforeCheckpoint(db, layout, checkpoint, options) : [];
+  const recentCertificates = recallBeforeCheckpoint(db, layout, checkpoint, options);
 
   let segments: number[] = [];
   try {

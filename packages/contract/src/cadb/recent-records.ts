@@ -43,9 +43,10 @@ function segmentBytes(layout: CaLayout, segment: number): Buffer | null {
   }
 }
 
-/** Newest first; stops at the first record older than both limits. */
+/** Newest first; stops at the first record older than both limits (reads nothing when neither is asked for). */
 export function recallBeforeCheckpoint(db: CaDatabase, layout: CaLayout, checkpoint: Checkpoint, recall: RecentRecall): RecordedCertificate[] {
   const certificates: RecordedCertificate[] = [];
+  if (recall.outcomesSince === undefined && recall.certificatesWithin === undefined) return certificates;
   let certificatesSince: number | undefined;
   for (let segment = checkpoint.segment; segment >= 1; segment--) {
     const bytes = segmentBytes(layout, segment);
