@@ -15,6 +15,16 @@ describe('inspectCsr', () => {
     expect(inspectCsr(ecCsr(keys().p521, 'sha384'))).toMatchObject({ keyType: 'ec', keyBits: 521, curve: 'P-521' });
   });
 
+  it('refuses a signature by another key than the one the CSR carries', () => {
+    const other = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const csr = buildCsr({ key: { publicKey: keys().rsa2048.publicKey, privateKey: other.privateKey }, algorithm: SIGNATURE_OIDS.sha256WithRSA, hash: 'sha256', nullParameters: true });
+    expect(() => inspectCsr(csr)).toThrow('CSR signature does not verify');
+  });
+
+  it('reports an EC key in the form it came in when that form is canonical', () => {
+    expect(inspectCsr(ecCsr(keys().p256, 'sha256'))).toEqual({ spki: spkiDer(keys().p256).toString('base64'), keyType: 'ec', keyBits: 256, curve: 'P-256', csrHash: 'sha256' });
+  });
+
   it('gives a compressed EC point back in uncompressed form', () => {
     const der = spkiDer(keys().p256);
     const point = ECDH.convertKey(der.subarray(-65), 'prime256v1', undefined, undefined, 'compressed') as Buffer;

@@ -1,11 +1,25 @@
 import { createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { CURVES, type CurveName } from './canonical-spki.js';
-import { checkKeyPolicy, subjectKeyFromSpki } from './subject-key.js';
+import { checkKeyPolicy, jwkOf, subjectKeyFromSpki } from './subject-key.js';
 
 const der = (key: KeyObject): Buffer => key.export({ type: 'spki', format: 'der' });
 const policy = { rsaMinBits: 2048, ecCurves: ['P-256', 'P-384'] };
 const NAMED: Record<CurveName, string> = { 'P-256': 'prime256v1', 'P-384': 'secp384r1', 'P-521': 'secp521r1' };
+
+describe('jwkOf', () => {
+  it('hands OpenSSL the very key the SPKI holds', () => {
+    const keys = [
+      generateKeyPairSync('rsa', { modulusLength: 2048 }).publicKey,
+      generateKeyPairSync('rsa', { modulusLength: 2049, publicExponent: 3 }).publicKey,
+      ...Object.values(NAMED).map((namedCurve) => generateKeyPairSync('ec', { namedCurve }).publicKey),
+    ];
+    for (const publicKey of keys) {
+      const spki = der(publicKey);
+      expect(der(createPublicKey({ key: jwkOf(subjectKeyFromSpki(spki)), format: 'jwk' })).equals(spki)).toBe(true);
+    }
+  });
+});
 
 describe('subjectKeyFromSpki', () => {
   it('reads what OpenSSL reads from RSA keys', () => {
