@@ -18,7 +18,7 @@ import { printTable, writeResults } from './report.js';
 import { residentMb, startBenchServer, type BenchServer } from './server/bench-server.js';
 import { clientStart } from './targets/client-start.js';
 import { crlTiming } from './targets/crl.js';
-import { latency, throughput } from './targets/issuance.js';
+import { latency, throughput, warmUp } from './targets/issuance.js';
 import { myproxyRoundTrips } from './targets/myproxy-roundtrip.js';
 import { verdicts } from './verdicts.js';
 
@@ -27,6 +27,8 @@ const MILLION = 1_000_000;
 const INDEX_SIZES = [0, 10_000, 100_000] as const;
 const CRL_SIZES = [1_000, 10_000, 100_000] as const;
 const USERNAME = '/O=Example/CN=Bench User';
+const WARM_UP_STREAMS = 8;
+const WARM_UP_PER_STREAM = 300;
 
 const began = Date.now();
 const say = (what: string): void => void process.stderr.write(`bench: [${((Date.now() - began) / 1000).toFixed(0).padStart(3)} s] ${what}\n`);
@@ -74,6 +76,8 @@ async function run(dir: string, tokens: TestToken[], servers: BenchServer[]): Pr
   const millionMemory = residentMb(million.server.child.pid!);
 
   const request = benchRequest(dir, USERNAME, csrPem);
+  say(`warm-up: ${WARM_UP_STREAMS * WARM_UP_PER_STREAM} uncounted issuances on each server`);
+  await warmUp([empty, million], request.spoolFile, WARM_UP_STREAMS, WARM_UP_PER_STREAM);
   say('P1 latency: one stream');
   const oneStream = await latency(empty, request.spoolFile, 3, 100);
   say('P2/P3 throughput: 8 streams, empty and 1M databases alternating');
