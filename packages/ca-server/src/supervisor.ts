@@ -70,7 +70,7 @@ export class Supervisor {
     const prior = this.d.store.db.outcome(id);
     if (prior) {
       this.d.log.info({ event: 'request.repeated', req: id }, 'request already finished: answering its recorded outcome');
-      this.answer(id, this.answerFor(prior));
+      this.answer(id, this.answerFor(id, prior));
       return;
     }
     this.tracker.begin(id);
@@ -225,10 +225,14 @@ export class Supervisor {
     else this.signingFor.delete(subject);
   }
 
-  private answerFor(outcome: Outcome): Answer {
+  private answerFor(id: string, outcome: Outcome): Answer {
     switch (outcome.kind) {
-      case 'issued':
-        return { status: 'issued', serial: outcome.serial, pem: derToPem(Buffer.from(outcome.der, 'base64')) };
+      case 'issued': {
+        const pem = this.d.store.issuedPem(outcome.serial);
+        if (pem !== null) return { status: 'issued', serial: outcome.serial, pem };
+        this.d.log.error({ event: 'request.failed', req: id, serial: outcome.serial, err: 'newcerts/ file missing' }, `certificate ${outcome.serial} was issued but its newcerts/ file is missing`);
+        return { status: 'refused', exit: ExitCode.software, reason: 'internal error in etoken-ca-server' };
+      }
       case 'refused':
         return { status: 'refused', exit: outcome.exit, reason: outcome.reason };
       case 'withheld':

@@ -93,7 +93,8 @@ describe('CaStore', () => {
     for (let restart = 0; restart < 3; restart++) {
       const reopened = new CaStore(dir);
       expect(reopened.db.get('13')?.status).toBe('V');
-      expect(reopened.db.outcome(req(3))).toMatchObject({ kind: 'issued', serial: '13', der: DER });
+      expect(reopened.db.outcome(req(3))).toMatchObject({ kind: 'issued', serial: '13' });
+      expect(reopened.issuedPem('13')).toBe(derToPem(Buffer.from(DER, 'base64')));
       expect(reopened.db.outcome(req(4))).toMatchObject({ kind: 'refused', reason: 'no' });
       reopened.checkpoint();
       expect(reopened.db.outcome(req(3))).toMatchObject({ kind: 'issued' });

@@ -246,6 +246,16 @@ export class CaStore {
     this.indexBytes += line.length;
   }
 
+  /** The certificate of an earlier issuance, as newcerts/ holds it (start-up rewrote any a crash left incomplete), or null. */
+  issuedPem(serial: string): string | null {
+    try {
+      return readFileSync(this.newcertPath(serial), 'latin1');
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw e;
+    }
+  }
+
   private newcertPath(serial: string): string {
     return join(this.layout.newcerts, `${serial}.pem`);
   }

@@ -16,9 +16,14 @@ export type CertEntry = CertRow;
 const INDEX_CHUNK_LINES = 10_000;
 const NEWLINE = 0x0a;
 
-/** How a request ended, and when (`at`: the time of its journal record). */
+/**
+ * How a request ended, and when (`at`: the time of its journal record). An
+ * issued certificate is named by its serial only, its bytes being in
+ * newcerts/: outcomes are kept for 15 minutes, and a busy server would
+ * otherwise hold every certificate of the last 15 minutes in memory.
+ */
 export type Outcome =
-  | { readonly kind: 'issued'; readonly serial: SerialHex; readonly der: string; readonly at: number }
+  | { readonly kind: 'issued'; readonly serial: SerialHex; readonly at: number }
   | { readonly kind: 'refused'; readonly exit: number; readonly reason: string; readonly at: number }
   | { readonly kind: 'withheld'; readonly serial: SerialHex; readonly at: number };
 
@@ -27,7 +32,7 @@ type OutcomeRecord = Extract<JournalRecord, { t: 'issue' | 'refuse' | 'withhold'
 function outcomeOf(record: OutcomeRecord): Outcome {
   switch (record.t) {
     case 'issue':
-      return { kind: 'issued', serial: record.serial, der: record.der, at: record.at };
+      return { kind: 'issued', serial: record.serial, at: record.at };
     case 'refuse':
       return { kind: 'refused', exit: record.exit, reason: record.reason, at: record.at };
     case 'withhold':
