@@ -28,7 +28,7 @@ const INDEX_SIZES = [0, 10_000, 100_000] as const;
 const CRL_SIZES = [1_000, 10_000, 100_000] as const;
 const USERNAME = '/O=Example/CN=Bench User';
 const WARM_UP_STREAMS = 8;
-const WARM_UP_PER_STREAM = 300;
+const WARM_UP_PER_STREAM = 250;
 
 const began = Date.now();
 const say = (what: string): void => void process.stderr.write(`bench: [${((Date.now() - began) / 1000).toFixed(0).padStart(3)} s] ${what}\n`);
@@ -76,12 +76,13 @@ async function run(dir: string, tokens: TestToken[], servers: BenchServer[]): Pr
   const millionMemory = residentMb(million.server.child.pid!);
 
   const request = benchRequest(dir, USERNAME, csrPem);
-  say(`warm-up: ${WARM_UP_STREAMS * WARM_UP_PER_STREAM} uncounted issuances on each server`);
-  await warmUp([empty, million], request.spoolFile, WARM_UP_STREAMS, WARM_UP_PER_STREAM);
+  say(`warm-up: rounds of ${WARM_UP_STREAMS * WARM_UP_PER_STREAM} uncounted issuances on each server until its rate settles`);
+  const warmUpIssued = await warmUp([empty, million], request.spoolFile, WARM_UP_STREAMS, WARM_UP_PER_STREAM);
+  say(`warm-up settled after ${warmUpIssued[0]} (empty) and ${warmUpIssued[1]} (1M) issuances`);
   say('P1 latency: one stream');
   const oneStream = await latency(empty, request.spoolFile, 3, 100);
   say('P2/P3 throughput: 8 streams, empty and 1M databases alternating');
-  const [atEmpty, atMillion] = await throughput([empty, million], request.spoolFile, 8, 25, 5);
+  const [atEmpty, atMillion] = await throughput([empty, million], request.spoolFile, 8, 100, 5);
   say('P2 with real client processes: 8 at a time');
   const realRate = await realClientRate(empty.fixture.configPath, request.stdin, 8, 48);
   say('P7 client start-up');
@@ -112,7 +113,7 @@ async function run(dir: string, tokens: TestToken[], servers: BenchServer[]): Pr
   const baselines = { rawRsaRate, rawEcRate, flushMs, opensslCaIssueMs: openssl.issue, opensslGencrlMs: openssl.gencrl, nodeStartMs: client.nodeMs, myproxyBuiltInMs: myproxy.builtInMs };
   const figures = {
     latency: oneStream,
-    throughput: { empty: atEmpty, million: atMillion, realClientRate: realRate },
+    throughput: { empty: atEmpty, million: atMillion, realClientRate: realRate, warmUpIssued: { empty: warmUpIssued[0], million: warmUpIssued[1] } },
     crl,
     myproxy,
     client,

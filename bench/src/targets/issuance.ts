@@ -20,13 +20,32 @@ export interface Throughput {
   readonly costMs: number;
 }
 
+/** Warm-up rounds stop once a round's rate is within this fraction of the round before. */
+const SETTLED = 0.05;
+const MAX_WARM_UP_ROUNDS = 8;
+
 /**
- * Uncounted issuances on each server before anything is measured: the server runs for months, and
- * its first thousand or so requests after start-up run before V8 has compiled their path (about a
- * quarter slower here).
+ * Uncounted rounds of `streams` x `perStream` issuances on each server until its rate settles (two
+ * rounds in a row within 5%), before anything is measured: the server runs for months, and a fresh
+ * one runs its first few thousand requests slower (V8 has not compiled their path yet, and creating
+ * files in fresh spool and newcerts/ directories costs more system time at first). Returns the
+ * number of warm-up issuances per server.
  */
-export async function warmUp(servers: readonly BenchServer[], requestFile: string, streams: number, perStream: number): Promise<void> {
-  for (const server of servers) await runLoad({ spoolDir: server.fixture.spoolDir, requestFile, streams, perStream });
+export async function warmUp(servers: readonly BenchServer[], requestFile: string, streams: number, perStream: number): Promise<number[]> {
+  const issued: number[] = [];
+  for (const server of servers) {
+    let previous = 0;
+    let count = 0;
+    for (let round = 0; round < MAX_WARM_UP_ROUNDS; round++) {
+      const result = await runLoad({ spoolDir: server.fixture.spoolDir, requestFile, streams, perStream });
+      count += result.latenciesMs.length;
+      const rate = result.latenciesMs.length / result.wallMs;
+      if (Math.abs(rate - previous) <= SETTLED * previous) break;
+      previous = rate;
+    }
+    issued.push(count);
+  }
+  return issued;
 }
 
 /** One stream, one request at a time: end-to-end latency from writing the request to reading the answer. */
