@@ -5,9 +5,11 @@
  */
 import { spawn, execFileSync, type StdioOptions } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
+import Module from 'node:module';
 import { connect, createServer, type Socket } from 'node:net';
 import { dirname, join } from 'node:path';
+import { Script } from 'node:vm';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { myproxyRequest } from '../../packages/ca-client/src/testing/myproxy-request.js';
 import { CLIENT_BIN, REPO } from '../helpers/ca-server.js';
@@ -108,6 +110,12 @@ afterAll(() => {
 });
 
 describe('etoken-ca-client as MyProxy runs it', () => {
+  it('starts from the code cache the build made, which this Node accepts', () => {
+    const bundle = join(REPO, 'packages/ca-client/dist/etoken-ca-client.js');
+    const cachedData = readFileSync(bundle.replace(/\.js$/, '.cache'));
+    expect(new Script(Module.wrap(readFileSync(bundle, 'utf8')), { filename: bundle, cachedData }).cachedDataRejected).toBe(false);
+  });
+
   it('prints the certificate for its CSR, spools no passphrase and leaves nothing behind', async () => {
     const run = await runClient(myproxyRequest(csr.pem, { passphrase: PASSPHRASE }));
     expect(run.stderr).toBe('');

@@ -104,7 +104,8 @@ afterAll(() => {
 describe('etoken-ca-server install', () => {
   it('puts root-owned code, wrappers, unit, drop-in and directories in place', () => {
     const code = join(prefix, 'usr/local/lib/etoken-ca');
-    for (const path of [code, join(code, 'node_modules/@etoken-ca/ca-client/dist/etoken-ca-client.js'), join(code, 'node_modules/pkcs11js')]) {
+    const client = join(code, 'node_modules/@etoken-ca/ca-client/dist');
+    for (const path of [code, join(client, 'etoken-ca-client.js'), join(client, 'etoken-ca-client.cache'), join(code, 'node_modules/pkcs11js')]) {
       const st = statSync(path);
       expect(st.uid).toBe(0);
       expect(st.mode & 0o022).toBe(0);

@@ -29,13 +29,15 @@ interface OwnPackage {
 const compiledCode = (rel: string): boolean =>
   rel === 'package.json' || rel.startsWith(`bin${sep}`) || (rel.startsWith(`dist${sep}`) && rel.endsWith('.js') && !rel.endsWith('.test.js'));
 
+const CLIENT_BUNDLE = [join('dist', 'etoken-ca-client.js'), join('dist', 'etoken-ca-client.cache')];
+
 const OWN_PACKAGES: readonly OwnPackage[] = [
   { name: '@etoken-ca/ca-server', keep: compiledCode, followDependencies: true },
   { name: '@etoken-ca/revoke-cert', keep: compiledCode, followDependencies: true },
-  // The client runs from one bundled file: its dependencies are inside it.
+  // The client runs from one bundled file (its dependencies are inside it) and that file's code cache.
   {
     name: '@etoken-ca/ca-client',
-    keep: (rel) => rel === 'package.json' || rel.startsWith(`bin${sep}`) || rel === join('dist', 'etoken-ca-client.js'),
+    keep: (rel) => rel === 'package.json' || rel.startsWith(`bin${sep}`) || CLIENT_BUNDLE.includes(rel),
     followDependencies: false,
   },
 ];
