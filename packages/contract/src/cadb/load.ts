@@ -8,8 +8,9 @@ import { join } from 'node:path';
 import { EtokenError, ExitCode } from '../exit-codes.js';
 import { CaDatabase } from './database.js';
 import { decodeJournal, type JournalRecord } from './journal.js';
+import { cannotRead, readOptional } from './read-optional.js';
 import { recallBeforeCheckpoint, type RecentRecall, type RecordedCertificate } from './recent-records.js';
-import { caLayout, EMPTY_CHECKPOINT, parseCheckpoint, parseSegmentName, type Checkpoint } from './layout.js';
+import { caLayout, EMPTY_CHECKPOINT, parseCheckpoint, parseSegmentName, segmentName, type Checkpoint } from './layout.js';
 
 export interface LoadedDatabase {
   readonly db: CaDatabase;
@@ -26,10 +27,6 @@ export interface LoadedDatabase {
 const INDEX_PIECE = 8 * 1024 * 1024;
 /** A little less than the bytes of a short index line: room enough without regrowing. */
 const BYTES_PER_LINE_ESTIMATE = 64;
-
-function cannotRead(path: string, e: unknown): EtokenError {
-  return new EtokenError(ExitCode.unavailable, `cannot read ${path}: ${(e as NodeJS.ErrnoException).code}`);
-}
 
 /** Loads index.txt up to `length` bytes; returns the number of malformed lines. */
 function loadIndexFile(db: CaDatabase, path: string, length: number): number {
@@ -65,15 +62,6 @@ function loadIndexFile(db: CaDatabase, path: string, length: number): number {
   return bad;
 }
 
-function readOptional(path: string): Buffer | null {
-  try {
-    return readFileSync(path);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw cannotRead(path, e);
-  }
-}
-
 /** outcomesSince: the server's idempotent answers; certificatesWithin: its check of newcerts/ at start-up. */
 export type LoadOptions = RecentRecall;
 
@@ -101,7 +89,7 @@ export function loadCaDatabase(caDir: string, options: LoadOptions = {}): Loaded
   const replayed: JournalRecord[] = [];
   let end = { segment: checkpoint.segment, offset: checkpoint.offset, tornBytes: 0 };
   for (const segment of segments) {
-    const bytes = readFileSync(join(layout.journal, `${String(segment).padStart(8, '0')}.jnl`));
+    const bytes = readFileSync(join(layout.journal, segmentName(segment)));
     const from = segment === checkpoint.segment ? checkpoint.offset : 0;
     const { records, validBytes } = decodeJournal(bytes.subarray(from));
     for (const r of records) {

@@ -10,11 +10,11 @@
  *   writing them back, after a checkpoint had already put their records out
  *   of replay.
  */
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CaDatabase } from './database.js';
 import { decodeJournal, type JournalRecord } from './journal.js';
 import { segmentName, type CaLayout, type Checkpoint } from './layout.js';
+import { readOptional } from './read-optional.js';
 
 export interface RecentRecall {
   /** Recall request outcomes recorded since this time (ms) into the database. */
@@ -34,22 +34,13 @@ export function issuedCertificate(record: JournalRecord): RecordedCertificate | 
   return record.t === 'issue' ? { serial: record.serial, der: record.der } : null;
 }
 
-function segmentBytes(layout: CaLayout, segment: number): Buffer | null {
-  try {
-    return readFileSync(join(layout.journal, segmentName(segment)));
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw e;
-  }
-}
-
 /** Newest first; stops at the first record older than both limits (reads nothing when neither is asked for). */
 export function recallBeforeCheckpoint(db: CaDatabase, layout: CaLayout, checkpoint: Checkpoint, recall: RecentRecall): RecordedCertificate[] {
   const certificates: RecordedCertificate[] = [];
   if (recall.outcomesSince === undefined && recall.certificatesWithin === undefined) return certificates;
   let certificatesSince: number | undefined;
   for (let segment = checkpoint.segment; segment >= 1; segment--) {
-    const bytes = segmentBytes(layout, segment);
+    const bytes = readOptional(join(layout.journal, segmentName(segment)));
     if (!bytes) break;
     const before = segment === checkpoint.segment ? bytes.subarray(0, checkpoint.offset) : bytes;
     const { records } = decodeJournal(before);
