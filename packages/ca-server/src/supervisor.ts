@@ -227,12 +227,13 @@ export class Supervisor {
 
   private answerFor(id: string, outcome: Outcome): Answer {
     switch (outcome.kind) {
-      case 'issued': {
-        const pem = this.d.store.issuedPem(outcome.serial);
-        if (pem !== null) return { status: 'issued', serial: outcome.serial, pem };
-        this.d.log.error({ event: 'request.failed', req: id, serial: outcome.serial, err: 'newcerts/ file missing' }, `certificate ${outcome.serial} was issued but its newcerts/ file is missing`);
-        return { status: 'refused', exit: ExitCode.software, reason: 'internal error in etoken-ca-server' };
-      }
+      case 'issued':
+        try {
+          return { status: 'issued', serial: outcome.serial, pem: this.d.store.issuedPem(outcome.serial) };
+        } catch (e) {
+          this.d.log.error({ event: 'request.failed', req: id, serial: outcome.serial, err: (e as Error).message }, `certificate ${outcome.serial} was issued but its newcerts/ file cannot be read`);
+          return { status: 'refused', exit: ExitCode.software, reason: 'internal error in etoken-ca-server' };
+        }
       case 'refused':
         return { status: 'refused', exit: outcome.exit, reason: outcome.reason };
       case 'withheld':

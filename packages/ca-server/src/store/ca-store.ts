@@ -246,14 +246,9 @@ export class CaStore {
     this.indexBytes += line.length;
   }
 
-  /** The certificate of an earlier issuance, as newcerts/ holds it (start-up rewrote any a crash left incomplete), or null. */
-  issuedPem(serial: string): string | null {
-    try {
-      return readFileSync(this.newcertPath(serial), 'latin1');
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
-      throw e;
-    }
+  /** The certificate of an earlier issuance, as newcerts/ holds it (start-up rewrote any a crash left incomplete). Throws when the file cannot be read. */
+  issuedPem(serial: string): string {
+    return readFileSync(this.newcertPath(serial), 'latin1');
   }
 
   private newcertPath(serial: string): string {
