@@ -3,6 +3,7 @@
  * rounds alternate between the servers so that the machine's drift hits
  * both alike, and each figure is a median over rounds.
  */
+import type { LoadResult } from '../load/load-protocol.js';
 import { runLoad } from '../load/run-load.js';
 import type { BenchServer } from '../server/bench-server.js';
 import { median, percentile } from '../stats.js';
@@ -19,6 +20,9 @@ export interface Throughput {
   /** Median wall time per certificate, ms. */
   readonly costMs: number;
 }
+
+/** Certificates per second over one load run. */
+const rateOf = (result: LoadResult): number => (result.latenciesMs.length * 1000) / result.wallMs;
 
 /** Warm-up rounds stop once a round's rate is within this fraction of the round before. */
 const SETTLED = 0.05;
@@ -39,7 +43,7 @@ export async function warmUp(servers: readonly BenchServer[], requestFile: strin
     for (let round = 0; round < MAX_WARM_UP_ROUNDS; round++) {
       const result = await runLoad({ spoolDir: server.fixture.spoolDir, requestFile, streams, perStream });
       count += result.latenciesMs.length;
-      const rate = result.latenciesMs.length / result.wallMs;
+      const rate = rateOf(result);
       if (Math.abs(rate - previous) <= SETTLED * previous) break;
       previous = rate;
     }
@@ -64,7 +68,7 @@ export async function throughput(servers: readonly BenchServer[], requestFile: s
   for (let r = 0; r < rounds; r++) {
     for (const [i, server] of servers.entries()) {
       const result = await runLoad({ spoolDir: server.fixture.spoolDir, requestFile, streams, perStream });
-      rates[i]!.push((result.latenciesMs.length * 1000) / result.wallMs);
+      rates[i]!.push(rateOf(result));
     }
   }
   return rates.map((list) => ({ rate: median(list), costMs: 1000 / median(list) }));
