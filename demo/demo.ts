@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { CLIENT_BIN, makeServerFixture, removeFixture, REVOKE_BIN, startServer, type RunningServer, type ServerFixture } from '../test/helpers/ca-server.js';
 import { myproxyUnavailable, startMyProxy, type MyProxyServer } from '../test/helpers/myproxy.js';
 import { createTestToken, type TestToken } from '../test/helpers/softhsm.js';
+import { STAGE, stageCode } from '../test/helpers/staged-code.js';
 import { systemUser } from '../test/helpers/users.js';
 
 const say = (line: string): void => void process.stdout.write(`demo: ${line}\n`);
@@ -52,6 +53,8 @@ async function main(): Promise<void> {
   let server: RunningServer | undefined;
   let myproxy: MyProxyServer | undefined;
   try {
+    stageCode({ faultPoints: false });
+    say(`programs installed into ${STAGE} with etoken-ca-server install --prefix (a root-owned copy every account can read, wherever this checkout is)`);
     token = createTestToken({ label: 'etoken-ca demo', keyType: 'rsa', owner: 'causer' });
     say(`SoftHSM token "${token.label}" (serial ${token.serial}) with a CA key generated on it`);
     say(`CA certificate: ${describeCert(token.caCertPem)}`);
@@ -76,7 +79,7 @@ async function main(): Promise<void> {
     }
 
     const serial = new X509Certificate(issued.stdout).serialNumber;
-    const revoked = execFileSync(process.execPath, [REVOKE_BIN, serial, '--reason', 'keyCompromise', '--config', fixture.configPath], { encoding: 'utf8' });
+    const revoked = execFileSync(REVOKE_BIN, [serial, '--reason', 'keyCompromise', '--config', fixture.configPath], { encoding: 'utf8' });
     say(`revoke-cert ${serial} --reason keyCompromise: ${revoked.trim().replace(/\n/g, '; ')}`);
     const crlPath = join(fixture.dir, 'crl', 'crl.pem');
     const crl = execFileSync('openssl', ['crl', '-in', crlPath, '-noout', '-text', '-CAfile', token.caCertPath], {
@@ -90,7 +93,7 @@ async function main(): Promise<void> {
     const check = spawnSync('openssl', ['verify', '-crl_check', '-CAfile', token.caCertPath, '-CRLfile', crlPath, certFile], { encoding: 'utf8' });
     say(`openssl verify -crl_check on the revoked certificate: ${(check.stdout + check.stderr).includes('certificate revoked') ? 'rejected, certificate revoked' : 'NOT rejected'}`);
 
-    const list = execFileSync(process.execPath, [REVOKE_BIN, '--list', '--config', fixture.configPath], { encoding: 'utf8' });
+    const list = execFileSync(REVOKE_BIN, ['--list', '--config', fixture.configPath], { encoding: 'utf8' });
     say('revoke-cert --list:');
     process.stdout.write(`${list.trimEnd().replace(/^/gm, '  ')}\n`);
     const count = (event: string): number => server!.events(event).length;

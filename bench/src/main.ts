@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createSoftwareCa } from '../../test/helpers/pki.js';
 import { createTestToken, type TestToken } from '../../test/helpers/softhsm.js';
+import { STAGE, stageCode } from '../../test/helpers/staged-code.js';
 import { diskFlushMs } from './baselines/disk-flush.js';
 import { engineKey, opensslCaIssueMs, opensslGencrlMs, type OpensslKey } from './baselines/openssl-ca.js';
 import { rawSigningRate } from './baselines/raw-signing.js';
@@ -51,6 +52,8 @@ function opensslBaselines(dir: string, keys: Record<string, OpensslKey>, csrPath
 }
 
 async function run(dir: string, tokens: TestToken[], servers: BenchServer[]): Promise<boolean> {
+  say(`installing the programs into ${STAGE} (install --prefix: the copy production runs, readable by every account)`);
+  stageCode({ faultPoints: false });
   const rsa = createTestToken({ label: `bench-rsa-${process.pid}`, keyType: 'rsa', owner: 'causer' });
   tokens.push(rsa);
   const ec = createTestToken({ label: `bench-ec-${process.pid}`, keyType: 'ec-p256' });

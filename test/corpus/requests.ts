@@ -2,7 +2,7 @@
  * Request files as the client spools them: MyProxy's `key=value` header
  * (the passphrase line already dropped), a blank line, the CSR in PEM.
  */
-import { REQUEST_KEYS } from '@etoken-ca/contract/request';
+import { REQUEST_KEYS } from '@etoken-ca/contract/core/request';
 
 export interface RequestFields {
   readonly username?: string;

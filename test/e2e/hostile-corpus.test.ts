@@ -4,9 +4,13 @@
  * etoken-ca-server with its parser and signer. Each gets a refusal naming
  * its reason on one line of stderr and no certificate, except huge
  * lifetimes, which get a capped certificate; nothing else is issued, and the
- * server keeps serving.
+ * server keeps serving. The client refuses what the contract's own rules
+ * refuse before spooling; every other refusal is the server's, and its audit
+ * record names the same reason.
  */
 import { X509Certificate } from 'node:crypto';
+import { parseConfig } from '@etoken-ca/contract/core/config';
+import { prepareRequest } from '../../packages/ca-client/src/prepare-request.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CORPUS_CONFIG, hostileRequests, type CorpusEntry } from '../corpus/corpus.js';
 import { makeServerFixture, removeFixture, startServer, type RunningServer, type ServerFixture } from '../helpers/ca-server.js';
@@ -18,7 +22,16 @@ import { makeCsr } from '../helpers/fake-server.js';
 const PARALLEL = 8;
 const MAX_LIFETIME_S = 1_000_000;
 const BACKDATE_S = 300;
-const CLIENT_CSR_REFUSAL = /^etoken-ca: CSR is not a DER CertificationRequest$/m;
+
+/** Whether the client refuses the request itself, before spooling (the same rules as the parser's, run in-process). */
+function refusedByClient(entry: CorpusEntry): boolean {
+  try {
+    prepareRequest(Buffer.from(entry.bytes), parseConfig(CORPUS_CONFIG, 'corpus.conf'));
+    return entry.bytes.length > 16384;
+  } catch {
+    return true;
+  }
+}
 
 let token: TestToken;
 let fixture: ServerFixture;
@@ -39,8 +52,7 @@ function expectHandled(entry: CorpusEntry, r: ClientResult): void {
   expect(r.code, what).not.toBe(0);
   expect(r.stdout, what).toBe('');
   expect(r.stderr, what).toMatch(/^etoken-ca: [^\n]+\n$/);
-  // The client reads the CSR's key itself (to check the answer) and refuses DER it cannot read before spooling.
-  if (entry.expect === 'refused' && !CLIENT_CSR_REFUSAL.test(r.stderr)) expect(r.stderr, what).toMatch(entry.reason);
+  if (entry.expect === 'refused') expect(r.stderr, what).toMatch(entry.reason);
 }
 
 beforeAll(async () => {
@@ -64,6 +76,18 @@ afterAll(async () => {
 describe(`the hostile corpus (${entries.length} requests) through client and server`, () => {
   it.each(entries.map((e) => [e.name, e] as const))('%s', (_name, entry) => {
     expectHandled(entry, results.get(entry.name)!);
+  });
+
+  it('has an audit record of the server naming the reason of each request the client did not refuse itself', () => {
+    const refusals = server.events('cert.refused').map((e) => String(e.reason));
+    const serverSide = entries.flatMap((e) => (e.expect === 'refused' && !refusedByClient(e) ? [e] : []));
+    for (const entry of serverSide) {
+      const at = refusals.findIndex((reason) => entry.reason.test(reason));
+      expect(at, `${entry.name}: no cert.refused record matching ${String(entry.reason)}`).toBeGreaterThanOrEqual(0);
+      refusals.splice(at, 1);
+    }
+    expect(refusals, 'refusals no corpus entry accounts for').toEqual([]);
+    expect(server.events('request.received')).toHaveLength(serverSide.length + entries.filter((e) => e.expect === 'capped').length);
   });
 
   it('issued nothing but the capped certificates, and keeps serving', async () => {

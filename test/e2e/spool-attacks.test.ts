@@ -14,7 +14,7 @@ import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'n
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTimeFromStat } from '@etoken-ca/contract/spool';
+import { startTimeFromStat } from '@etoken-ca/contract/core/spool';
 import { myproxyRequest } from '../../packages/ca-client/src/testing/myproxy-request.js';
 import { makeServerFixture, removeFixture, startServer, type RunningServer, type ServerFixture } from '../helpers/ca-server.js';
 import { makeCsr } from '../helpers/fake-server.js';

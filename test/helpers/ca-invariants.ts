@@ -7,8 +7,8 @@
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseIndexLine, type IndexEntry } from '@etoken-ca/contract/cadb/index-line';
-import { decodeJournal, type JournalRecord } from '@etoken-ca/contract/cadb/journal';
+import { parseIndexLine, type IndexEntry } from '@etoken-ca/contract/core/cadb/index-line';
+import { decodeJournal, type JournalRecord } from '@etoken-ca/contract/core/cadb/journal';
 
 export interface CaSnapshot {
   readonly index: ReadonlyMap<string, IndexEntry>;

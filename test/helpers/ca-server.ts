@@ -4,23 +4,13 @@
  * log collected from stdout. The parser and signer run as caparse/causer.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Writable } from 'node:stream';
 import type { TestToken } from './softhsm.js';
+import { SERVER_BIN } from './staged-code.js';
 
-/** The repository root: found by walking up, so this also works when bundled (the demo). */
-function findRepo(from: string): string {
-  for (let dir = from; dir !== dirname(dir); dir = dirname(dir)) {
-    if (existsSync(join(dir, 'packages/ca-server/package.json'))) return dir;
-  }
-  throw new Error(`no etoken-ca repository above ${from}`);
-}
-
-export const REPO = findRepo(import.meta.dirname);
-export const SERVER_BIN = join(REPO, 'packages/ca-server/bin/etoken-ca-server.js');
-export const CLIENT_BIN = join(REPO, 'node_modules/.bin/etoken-ca-client');
-export const REVOKE_BIN = join(REPO, 'packages/revoke-cert/bin/revoke-cert.js');
+export { CLIENT_BIN, REPO, REVOKE_BIN, SERVER_BIN } from './staged-code.js';
 
 export interface AuditRecord {
   readonly event?: string;
@@ -103,11 +93,11 @@ export class RunningServer {
     return this.logs.filter((r) => r.event === name);
   }
 
-  /** Waits until `count` audit records with this event exist. */
-  waitFor(event: string, count = 1, timeoutMs = 30_000): Promise<AuditRecord[]> {
+  /** Waits until `count` audit records with this event exist (that `match`, when given). */
+  waitFor(event: string, count = 1, timeoutMs = 30_000, match: (record: AuditRecord) => boolean = () => true): Promise<AuditRecord[]> {
     return new Promise((resolvePromise, reject) => {
       const check = (): void => {
-        const found = this.events(event);
+        const found = this.events(event).filter(match);
         if (found.length >= count) {
           done();
           resolvePromise(found);
@@ -141,8 +131,8 @@ export class RunningServer {
 
 /** Starts the server with the token's PIN on fd 3 and waits until the token is logged in. */
 export async function startServer(fixture: ServerFixture, pin: string, waitReady = true): Promise<RunningServer> {
-  // As the shebang and the installed wrapper do: an early SIGUSR1 can never open a debugger.
-  const child = spawn(process.execPath, ['--inspect-port=192.0.2.1:9229', SERVER_BIN, '--config', fixture.configPath, '--pin-fd', '3'], {
+  // The installed wrapper, as systemd starts it: node with the runtime guard.
+  const child = spawn(SERVER_BIN, ['--config', fixture.configPath, '--pin-fd', '3'], {
     stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
     env: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
   });

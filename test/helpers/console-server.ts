@@ -15,7 +15,7 @@ export function consoleKeys(pty: TestPty): Record<string, string> {
 }
 
 export function spawnServer(fixture: ServerFixture, args: readonly string[] = []): RunningServer {
-  const child = spawn(process.execPath, [SERVER_BIN, '--config', fixture.configPath, ...args], {
+  const child = spawn(SERVER_BIN, ['--config', fixture.configPath, ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
   });

@@ -4,8 +4,9 @@
  * request, and answers it the way the real server does (one JSON line written
  * to a root-only temp name, owner root, group of the client, 0640, renamed
  * into place; removed once the client's lock is gone). What it answers is up
- * to the test: a certificate from a software CA made with openssl, one for
- * another key or from another CA, a refusal, or nothing at all.
+ * to the test: a certificate from a software CA made with openssl, built by
+ * the product's template for the request's username (as the real server
+ * does), one for another key or from another CA, a refusal, or nothing.
  */
 import {
   chmodSync,
@@ -27,9 +28,17 @@ import {
   writeFileSync,
   writeSync,
 } from 'node:fs';
-import { createPublicKey, randomBytes, type KeyObject } from 'node:crypto';
+import { createPrivateKey, createPublicKey, sign, type KeyObject } from 'node:crypto';
 import { join } from 'node:path';
-import { parseRequest } from '@etoken-ca/contract/request';
+import type { Config } from '@etoken-ca/contract/core/config';
+import { parseRequest } from '@etoken-ca/contract/core/request';
+import { requestedName } from '@etoken-ca/contract/core/request-name';
+import { randomSerial } from '@etoken-ca/contract/core/serial';
+import { parseCaCertificate } from '@etoken-ca/x509/ca-certificate';
+import { csrSubjectPublicKeyInfo } from '@etoken-ca/x509/csr-key';
+import { derOf, pemBytes } from '@etoken-ca/x509/pem';
+import { assembleSigned } from '@etoken-ca/x509/signed';
+import { buildTbs, createCertTemplate } from '@etoken-ca/x509/template';
 import {
   answerFile,
   ANSWER_FILE_MODE,
@@ -42,7 +51,7 @@ import {
   spoolLayout,
   type Answer,
   type SpoolLayout,
-} from '@etoken-ca/contract/spool';
+} from '@etoken-ca/contract/core/spool';
 import { openssl, type SoftwareCa } from './pki.js';
 import type { SystemUser } from './users.js';
 
@@ -55,7 +64,7 @@ export interface SpooledRequest {
 }
 
 export type Reply =
-  | { readonly kind: 'issue'; readonly by?: SoftwareCa; readonly forCsrPem?: string }
+  | { readonly kind: 'issue'; readonly by?: SoftwareCa; readonly forCsrPem?: string; readonly forUsername?: string }
   | { readonly kind: 'refuse'; readonly exit: number; readonly reason: string }
   | { readonly kind: 'ignore' };
 
@@ -102,7 +111,7 @@ export class FakeServer {
     readonly layout: SpoolLayout,
     private readonly ca: SoftwareCa,
     private readonly clientGid: number,
-    private readonly workDir: string,
+    private readonly config: Config,
   ) {
     this.watcher = watch(layout.incoming, () => this.scan());
   }
@@ -144,15 +153,19 @@ export class FakeServer {
     const reply = await this.decide(request);
     if (reply.kind === 'ignore') return;
     if (reply.kind === 'refuse') return this.answer(id, { status: 'refused', exit: reply.exit, reason: reply.reason });
-    const serial = randomBytes(8).toString('hex');
-    const pem = await this.sign(reply.forCsrPem ?? request.csrPem, reply.by ?? this.ca, serial);
+    const serial = randomSerial();
+    const pem = this.sign(request, reply.forCsrPem ?? request.csrPem, reply.by ?? this.ca, serial, reply.forUsername);
     this.answer(id, { status: 'issued', serial, pem });
   }
 
-  private async sign(csrPem: string, ca: SoftwareCa, serial: string): Promise<string> {
-    const csrPath = join(this.workDir, `${serial}.csr`);
-    writeFileSync(csrPath, csrPem, { flag: 'wx', mode: 0o600 });
-    return openssl(['x509', '-req', '-in', csrPath, '-CA', ca.certPath, '-CAkey', ca.keyPath, '-set_serial', `0x${serial}`, '-days', '1', '-subj', '/O=Example/CN=Jane Doe']);
+  private sign(request: SpooledRequest, csrPem: string, ca: SoftwareCa, serial: string, username?: string): string {
+    const authority = parseCaCertificate(readFileSync(ca.certPath));
+    const template = createCertTemplate(this.config, authority);
+    const now = Math.floor(Date.now() / 1000) * 1000;
+    const spki = csrSubjectPublicKeyInfo(derOf(Buffer.from(csrPem), 'CERTIFICATE REQUEST'));
+    const tbs = buildTbs(template, { serial, ...requestedName(username ?? parseRequest(request.bytes).username, this.config.dnFormat), spki, notBefore: now, notAfter: now + 3600_000 });
+    const der = assembleSigned(tbs, template.algorithm, sign(template.algorithm.hash, tbs, createPrivateKey(readFileSync(ca.keyPath))));
+    return pemBytes(der, 'CERTIFICATE').toString('latin1');
   }
 
   /** Written under a name the client ignores, then renamed: the client never sees half an answer. */

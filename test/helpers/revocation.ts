@@ -50,7 +50,7 @@ export interface RevokeRun {
 
 /** Runs revoke-cert without blocking the test's event loop, so the server's log keeps being read. */
 export function revokeCert(fixture: ServerFixture, args: readonly string[]): Promise<RevokeRun> {
-  const child = spawn(process.execPath, [REVOKE_BIN, '--config', fixture.configPath, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(REVOKE_BIN, ['--config', fixture.configPath, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (chunk: Buffer) => (stdout += chunk));

@@ -9,19 +9,10 @@ import { createPublicKey, randomBytes, randomInt, X509Certificate } from 'node:c
 import { chmodSync, chownSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { randomSerial, serialIntegerContent } from '@etoken-ca/contract/serial';
-import { openPkcs11Token } from '../../packages/ca-server/dist/token/graphene-token.js';
-import { contextConstructed, integerFromContent, sequence, smallInteger, time } from '../../packages/ca-server/dist/x509/der.js';
-import {
-  basicConstraints,
-  keyIdentifier,
-  keyUsage,
-  subjectKeyIdentifier,
-} from '../../packages/ca-server/dist/x509/extensions.js';
-import { assembleSigned } from '../../packages/ca-server/dist/x509/signed.js';
-import { encodeName } from '../../packages/ca-server/dist/x509/name.js';
-import { caKeyTypeOf, signatureAlgorithm } from '../../packages/ca-server/dist/x509/signature-algorithm.js';
-import { subjectKeyFromSpki } from '../../packages/ca-server/dist/x509/subject-key.js';
+import { buildCaTbs } from '@etoken-ca/x509/ca-tbs';
+import { caKeyTypeOf, signatureAlgorithm } from '@etoken-ca/x509/signature-algorithm';
+import { assembleSigned } from '@etoken-ca/x509/signed';
+import { openPkcs11Token } from '../../packages/ca-server/dist/signer/token/graphene-token.js';
 import { systemUser } from './users.js';
 
 export const SOFTHSM_MODULE = '/usr/lib/softhsm/libsofthsm2.so';
@@ -144,27 +135,21 @@ interface CaSigning {
   readonly caPublicKey: ReturnType<typeof createPublicKey>;
 }
 
-/** /O=etoken-ca test/CN=Test CA <label>: CA:TRUE and keyCertSign+cRLSign, both critical, and an SKI. */
+/** /O=etoken-ca test/CN=Test CA <label>, made with the product's own CA certificate builder and signed on the token. */
 function selfSignedCaCertificate(signing: CaSigning): string {
   const algorithm = signatureAlgorithm(caKeyTypeOf(signing.caPublicKey));
-  const subjectKey = subjectKeyFromSpki(signing.caPublicKey.export({ type: 'spki', format: 'der' }));
-  const name = encodeName([
-    { type: 'O', value: 'etoken-ca test' },
-    { type: 'CN', value: `Test CA ${signing.label}` },
-  ]);
   const now = Math.floor(Date.now() / 1000) * 1000;
-  const tbs = sequence(
-    contextConstructed(0, smallInteger(2)),
-    integerFromContent(serialIntegerContent(randomSerial())),
-    algorithm.identifier,
-    name,
-    sequence(time(now - 3600_000), time(now + 5 * YEAR_MS)),
-    name,
-    subjectKey.spki,
-    contextConstructed(
-      3,
-      sequence(basicConstraints(true), keyUsage(['keyCertSign', 'cRLSign']), subjectKeyIdentifier(keyIdentifier(subjectKey.subjectPublicKey))),
-    ),
+  const tbs = buildCaTbs(
+    {
+      subject: [
+        { type: 'O', value: 'etoken-ca test' },
+        { type: 'CN', value: `Test CA ${signing.label}` },
+      ],
+      spki: signing.caPublicKey.export({ type: 'spki', format: 'der' }),
+      notBefore: now - 3600_000,
+      notAfter: now + 5 * YEAR_MS,
+    },
+    algorithm,
   );
   const token = openPkcs11Token({
     modulePath: SOFTHSM_MODULE,

@@ -7,10 +7,10 @@
 import { chmodSync, chownSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AlertMonitor } from '../../packages/ca-server/dist/alerts/alert-monitor.js';
-import { diskUsage } from '../../packages/ca-server/dist/alerts/disk-usage.js';
-import { createNotifier } from '../../packages/ca-server/dist/notify/notifier.js';
-import { lookupUser } from '../../packages/ca-server/dist/proc.js';
+import { AlertMonitor } from '../../packages/ca-server/dist/supervisor/alerts/alert-monitor.js';
+import { diskUsage } from '../../packages/ca-server/dist/supervisor/alerts/disk-usage.js';
+import { createNotifier } from '../../packages/ca-server/dist/supervisor/notify/notifier.js';
+import { lookupUser } from '../../packages/ca-server/dist/supervisor/proc.js';
 import { makeServerFixture, removeFixture, startServer } from '../helpers/ca-server.js';
 import { createTestToken } from '../helpers/softhsm.js';
 

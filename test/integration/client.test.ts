@@ -11,8 +11,10 @@ import { connect, createServer, type Socket } from 'node:net';
 import { dirname, join } from 'node:path';
 import { Script } from 'node:vm';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { parseConfig } from '@etoken-ca/contract/core/config';
 import { myproxyRequest } from '../../packages/ca-client/src/testing/myproxy-request.js';
-import { CLIENT_BIN, REPO } from '../helpers/ca-server.js';
+import { CLIENT_BIN } from '../helpers/ca-server.js';
+import { STAGE } from '../helpers/staged-code.js';
 import { FakeServer, makeCsr, makeSpool, type TestCsr } from '../helpers/fake-server.js';
 import { createSoftwareCa, type SoftwareCa } from '../helpers/pki.js';
 import { isRoot, systemUser, type SystemUser } from '../helpers/users.js';
@@ -75,8 +77,6 @@ function expectSpoolEmpty(): void {
 beforeAll(async () => {
   if (!isRoot()) throw new Error('the client integration test runs as root (it starts the client as user myproxy)');
   if (!existsSync(CLIENT_BIN)) throw new Error(`${CLIENT_BIN} is missing: run npm ci && npm run build`);
-  // The bin loads the bundle: rebuild it from the compiled code so the test never runs a stale one.
-  execFileSync(process.execPath, [join(REPO, 'packages/ca-client/bundle.mjs')]);
   myproxy = systemUser('myproxy');
   dir = mkdtempSync('/tmp/etoken-ca-client-');
   chmodSync(dir, 0o755);
@@ -92,8 +92,8 @@ beforeAll(async () => {
   execFileSync('cp', [ca.certPath, caCert]);
   chmodSync(caCert, 0o644);
   const layout = makeSpool(join(dir, 'spool'), myproxy);
-  server = new FakeServer(layout, ca, myproxy.gid, privateDir);
-  const common = [`SPOOL_DIR=${layout.root}`, `CA_CERT=${caCert}`];
+  const common = [`SPOOL_DIR=${layout.root}`, `CA_CERT=${caCert}`, 'DN_FORMAT=/O=Grid%s'];
+  server = new FakeServer(layout, ca, myproxy.gid, parseConfig(common.join('\n'), 'fake-server.conf'));
   configs.normal = writeConfig('normal', [...common, 'CLIENT_TIMEOUT=20']);
   configs.short = writeConfig('short', [...common, 'CLIENT_TIMEOUT=2', 'MAX_REQUEST_SIZE=4096']);
   configs.broken = writeConfig('broken', [...common, 'NO_SUCH_KEY=1']);
@@ -111,7 +111,7 @@ afterAll(() => {
 
 describe('etoken-ca-client as MyProxy runs it', () => {
   it('starts from the code cache the build made, which this Node accepts', () => {
-    const bundle = join(REPO, 'packages/ca-client/dist/etoken-ca-client.js');
+    const bundle = join(STAGE, 'usr/local/lib/etoken-ca/node_modules/@etoken-ca/ca-client/dist/etoken-ca-client.js');
     const cachedData = readFileSync(bundle.replace(/\.js$/, '.cache'));
     expect(new Script(Module.wrap(readFileSync(bundle, 'utf8')), { filename: bundle, cachedData }).cachedDataRejected).toBe(false);
   });
@@ -140,6 +140,7 @@ describe('etoken-ca-client as MyProxy runs it', () => {
 
   it.each([
     ['another key', () => ({ kind: 'issue', forCsrPem: otherCsr.pem }) as const],
+    ['another subject', () => ({ kind: 'issue', forUsername: '/DC=org/O=Example/CN=Jane Doe' }) as const],
     ['another CA with the same name', () => ({ kind: 'issue', by: otherCa }) as const],
   ])('prints nothing and exits 70 for a certificate for %s', async (_, reply) => {
     server.decide = reply;
@@ -187,7 +188,7 @@ describe('etoken-ca-client as MyProxy runs it', () => {
   it('exits 78 with one line for a configuration error', async () => {
     const run = await runClient(myproxyRequest(csr.pem), configs.broken);
     expect(run.code).toBe(78);
-    expect(run.stderr).toMatch(/^etoken-ca: \S+broken\.conf:3: NO_SUCH_KEY: unknown key\n$/);
+    expect(run.stderr).toMatch(/^etoken-ca: \S+broken\.conf:4: NO_SUCH_KEY: unknown key\n$/);
   });
 
   it('serves 8 clients at once, each with its own certificate', async () => {

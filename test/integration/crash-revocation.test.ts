@@ -12,7 +12,7 @@ import { readdirSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { FaultPoint } from '@etoken-ca/contract/fault-point';
+import type { FaultPoint } from '@etoken-ca/contract/io/fault-point';
 import { caProblems } from '../helpers/ca-invariants.js';
 import { startServer, type RunningServer, type ServerFixture } from '../helpers/ca-server.js';
 import { armFault, beginCrashTest, disarmFaults, endCrashTest, type CrashTestParts } from '../helpers/faults.js';

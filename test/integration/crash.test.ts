@@ -13,7 +13,7 @@ import { appendFileSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { FaultPoint } from '@etoken-ca/contract/fault-point';
+import type { FaultPoint } from '@etoken-ca/contract/io/fault-point';
 import { myproxyRequest } from '../../packages/ca-client/src/testing/myproxy-request.js';
 import { caProblems } from '../helpers/ca-invariants.js';
 import { startServer, type RunningServer, type ServerFixture } from '../helpers/ca-server.js';

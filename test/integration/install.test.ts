@@ -11,7 +11,8 @@ import { appendFileSync, chmodSync, copyFileSync, existsSync, mkdtempSync, readF
 import { join } from 'node:path';
 import type { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RunningServer, SERVER_BIN } from '../helpers/ca-server.js';
+import { RunningServer } from '../helpers/ca-server.js';
+import { CHECKOUT_SERVER } from '../helpers/staged-code.js';
 import { myproxyUnavailable, startMyProxy } from '../helpers/myproxy.js';
 import { createTestToken, type TestToken } from '../helpers/softhsm.js';
 
@@ -27,7 +28,7 @@ function run(program: string, args: readonly string[]): { code: number; stdout: 
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 
-const installer = (...args: string[]) => run(process.execPath, [SERVER_BIN, ...args, '--prefix', prefix]);
+const installer = (...args: string[]) => run(process.execPath, [CHECKOUT_SERVER, ...args, '--prefix', prefix]);
 const check = () => run(join(sbin, 'etoken-ca-server'), ['--check']);
 
 /** Starts the installed server with the PIN on fd 3; resolves once it is ready or has exited. */

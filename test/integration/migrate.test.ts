@@ -10,7 +10,7 @@ import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { chmodSync, chownSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseConfig } from '../../packages/contract/src/config.js';
+import { parseConfig } from '@etoken-ca/contract/core/config';
 import { myproxyRequest } from '../../packages/ca-client/src/testing/myproxy-request.js';
 import { CLIENT_BIN, REVOKE_BIN, SERVER_BIN, startServer, type RunningServer, type ServerFixture } from '../helpers/ca-server.js';
 import { SOFTHSM_MODULE } from '../helpers/softhsm.js';
@@ -132,7 +132,7 @@ function writeConfig(token: { conf: string; label: string }): void {
 }
 
 function revokeList(): Array<{ serial: string; state: string; reason: string | null; subject: string }> {
-  return JSON.parse(execFileSync(process.execPath, [REVOKE_BIN, '--list', '--json', '--config', fixture.configPath], { encoding: 'utf8' }));
+  return JSON.parse(execFileSync(REVOKE_BIN, ['--list', '--json', '--config', fixture.configPath], { encoding: 'utf8' }));
 }
 
 /** One request through the real client, as MyProxy runs it (user myproxy). */
@@ -178,7 +178,7 @@ describe('import-openssl-ca', () => {
   });
 
   it('imports every entry with its state, and refuses to import twice', () => {
-    const r = spawnSync(process.execPath, [SERVER_BIN, 'import-openssl-ca', old, '--config', fixture.configPath], { encoding: 'utf8' });
+    const r = spawnSync(SERVER_BIN, ['import-openssl-ca', old, '--config', fixture.configPath], { encoding: 'utf8' });
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toContain('Imported 5 certificates');
     expect(r.stdout).toContain('the next CRL will be number 3');
@@ -190,7 +190,7 @@ describe('import-openssl-ca', () => {
     expect(rows.get(serials['Compromised']!)).toMatchObject({ state: 'revoked', reason: 'keyCompromise' });
     expect(rows.get(serials['Replaced']!)).toMatchObject({ state: 'revoked', reason: 'superseded' });
     expect(readFileSync(join(fixture.caDir, 'newcerts', `${serials['Valid One']}.pem`), 'utf8')).toBe(readFileSync(join(work, 'Valid One.pem'), 'utf8').replace(/^[\s\S]*?(?=-----BEGIN)/, ''));
-    const again = spawnSync(process.execPath, [SERVER_BIN, 'import-openssl-ca', old, '--config', fixture.configPath], { encoding: 'utf8' });
+    const again = spawnSync(SERVER_BIN, ['import-openssl-ca', old, '--config', fixture.configPath], { encoding: 'utf8' });
     expect(again.status).toBe(73);
     expect(again.stderr).toMatch(/already holds a CA database/);
   });

@@ -1,28 +1,22 @@
 /**
- * The signer process against SoftHSM: spawned as root and as causer with an
- * empty environment and the supervisor's stdio layout, PIN on fd 3.
- * Needs `npx tsc -b` first (it runs the dist build).
+ * The signer process against SoftHSM, started the way the supervisor starts
+ * it (the product's spawnNode, as causer, an empty environment, PIN on fd 3),
+ * spoken to in the protocol's frames. Needs the dist build.
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { generateKeyPairSync, X509Certificate } from 'node:crypto';
 import { mkdtempSync, chmodSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { createInterface } from 'node:readline';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { randomSerial } from '@etoken-ca/contract/serial';
-import type { SignCertRequest, SignerEvent } from '../../packages/ca-server/src/ipc.js';
+import { randomSerial } from '@etoken-ca/contract/core/serial';
+import { encodeFrame } from '@etoken-ca/protocol/frames';
+import { encodeSignerRequest, readSignerEvent, type SignCertRequest, type SignerEvent, type SignerRequest } from '@etoken-ca/protocol/signer-messages';
 import { createTestToken, openssl, type TestToken } from '../helpers/softhsm.js';
-import { findSystemUser, systemUser, type SystemUser } from '../helpers/users.js';
+import { systemUser, type SystemUser } from '../helpers/users.js';
+import { WorkerProcess } from '../helpers/worker-process.js';
 
-const SIGNER = resolve(__dirname, '../../packages/ca-server/dist/signer/main.js');
 const POLICY_OIDS = ['1.3.6.1.4.1.99999.1.2.3', '1.2.840.113612.5.2.2.1'];
 const CRL_URL = 'http://ca.example.org/etoken-ca.crl';
-
-function ensureCauser(): SystemUser {
-  if (!findSystemUser('causer')) execFileSync('useradd', ['--system', '--no-create-home', '--shell', '/usr/sbin/nologin', 'causer']);
-  return systemUser('causer');
-}
 
 /** A sysconfig file for `token`, optionally trusting another token's CA certificate. */
 function writeConfig(dir: string, token: TestToken, caCertPath = token.caCertPath): string {
@@ -33,6 +27,7 @@ function writeConfig(dir: string, token: TestToken, caCertPath = token.caCertPat
       `PKCS11_MODULE=${token.modulePath}`,
       `PKCS11_ENV=SOFTHSM2_CONF=${token.conf}`,
       `TOKEN_LABEL=${token.label}`,
+      'DN_FORMAT=/DC=org%s',
       `CA_CERT=${caCertPath}`,
       `CA_DIR=${dir}/ca`,
       `SPOOL_DIR=${dir}/spool`,
@@ -49,51 +44,42 @@ function writeConfig(dir: string, token: TestToken, caCertPath = token.caCertPat
 
 /** The supervisor's side of the signer's pipes. */
 class SignerProcess {
-  readonly child: ChildProcess;
-  readonly stderr: string[] = [];
-  private readonly events: SignerEvent[] = [];
-  private waiting: ((event: SignerEvent) => void) | undefined;
-  readonly exited: Promise<number | null>;
+  readonly worker: WorkerProcess;
 
-  constructor(configFile: string, user?: SystemUser) {
-    this.child = spawn(process.execPath, [SIGNER, '--config', configFile], {
-      env: {},
-      stdio: ['pipe', 'pipe', 'pipe', 'pipe'],
-      ...(user ? { uid: user.uid, gid: user.gid } : {}),
-    });
-    createInterface({ input: this.child.stdout! }).on('line', (line) => {
-      const event = JSON.parse(line) as SignerEvent;
-      const waiter = this.waiting;
-      this.waiting = undefined;
-      if (waiter) waiter(event);
-      else this.events.push(event);
-    });
-    createInterface({ input: this.child.stderr! }).on('line', (line) => this.stderr.push(line));
-    this.exited = new Promise((done) => this.child.on('exit', (code) => done(code)));
+  constructor(configFile: string, user: SystemUser) {
+    this.worker = new WorkerProcess('signer', ['--config', configFile], user, 1);
+    this.worker.pipe(3).on('error', () => undefined);
   }
 
-  next(): Promise<SignerEvent> {
-    const queued = this.events.shift();
-    if (queued) return Promise.resolve(queued);
-    return new Promise((done) => (this.waiting = done));
+  get stderr(): string[] {
+    return this.worker.stderr;
+  }
+
+  get exited(): Promise<number | null> {
+    return this.worker.exited.then((e) => e.code);
+  }
+
+  async next(): Promise<SignerEvent> {
+    const frame = await this.worker.next();
+    if (!frame) throw new Error(`the signer closed its output: ${this.stderr.join(' ')}`);
+    return readSignerEvent(frame);
   }
 
   sendPin(pin: string): void {
-    (this.child.stdio[3] as NodeJS.WritableStream).end(`${pin}\n`);
+    this.worker.pipe(3).end(`${pin}\n`);
   }
 
-  send(request: object): void {
-    this.child.stdin!.write(`${JSON.stringify(request)}\n`);
+  send(request: SignerRequest): void {
+    this.worker.send(encodeSignerRequest(request));
   }
 
-  async request(request: object): Promise<SignerEvent> {
+  async request(request: SignerRequest): Promise<SignerEvent> {
     this.send(request);
     return this.next();
   }
 
-  async stop(): Promise<number | null> {
-    this.child.stdin!.end();
-    return this.exited;
+  stop(): Promise<number | null> {
+    return this.worker.stop();
   }
 }
 
@@ -107,20 +93,22 @@ function userRequest(keyType: 'rsa' | 'ec', id: string): SignCertRequest {
   return {
     type: 'sign-cert',
     id,
-    serial: randomSerial(),
-    subject: [
-      { type: 'DC', value: 'org' },
-      { type: 'O', value: 'Example' },
-      { type: 'CN', value: 'John Doe' },
-    ],
-    emails: ['jdoe@example.org'],
-    spki: USER_KEYS[keyType].export({ type: 'spki', format: 'der' }).toString('base64'),
-    notBefore: now - 300_000,
-    notAfter: now + 12 * 3600_000,
+    content: {
+      serial: randomSerial(),
+      subject: [
+        { type: 'DC', value: 'org' },
+        { type: 'O', value: 'Example' },
+        { type: 'CN', value: 'John Doe' },
+      ],
+      emails: ['jdoe@example.org'],
+      spki: USER_KEYS[keyType].export({ type: 'spki', format: 'der' }),
+      notBefore: now - 300_000,
+      notAfter: now + 12 * 3600_000,
+    },
   };
 }
 
-async function startReady(configFile: string, token: TestToken, user?: SystemUser): Promise<SignerProcess> {
+async function startReady(configFile: string, token: TestToken, user: SystemUser): Promise<SignerProcess> {
   const signer = new SignerProcess(configFile, user);
   const first = await signer.next();
   expect(first, signer.stderr.join('\n')).toMatchObject({ type: 'token', token: { label: token.label, serial: token.serial } });
@@ -137,7 +125,7 @@ describe('signer process on SoftHSM', () => {
   const tokens: TestToken[] = [];
 
   beforeAll(() => {
-    causer = ensureCauser();
+    causer = systemUser('causer');
     dir = mkdtempSync(join(tmpdir(), 'etoken-signer-test-'));
     chmodSync(dir, 0o755);
     rsaToken = createTestToken({ label: 'signer-rsa', keyType: 'rsa', owner: 'causer' });
@@ -153,7 +141,7 @@ describe('signer process on SoftHSM', () => {
 
   function checkWithOpenssl(event: SignerEvent, ca: TestToken, request: SignCertRequest): string {
     expect(event).toMatchObject({ type: 'cert', id: request.id, tokenOk: true });
-    const der = Buffer.from((event as { der: string }).der, 'base64');
+    const der = (event as { der: Buffer }).der;
     const certFile = join(dir, `${request.id}.pem`);
     writeFileSync(certFile, new X509Certificate(der).toString());
     expect(openssl(['verify', '-CAfile', ca.caCertPath, certFile]).trim()).toBe(`${certFile}: OK`);
@@ -170,20 +158,18 @@ describe('signer process on SoftHSM', () => {
     return text;
   }
 
-  for (const asUser of [false, true]) {
-    it(`signs RSA-2048 and EC P-256 user certificates as ${asUser ? 'causer' : 'root'}`, async () => {
-      const signer = await startReady(writeConfig(dir, rsaToken), rsaToken, asUser ? causer : undefined);
-      const rsa = userRequest('rsa', `rsa-${asUser}`);
-      const rsaText = checkWithOpenssl(await signer.request(rsa), rsaToken, rsa);
-      expect(rsaText).toContain('Signature Algorithm: sha256WithRSAEncryption');
-      expect(rsaText).toMatch(/Key Usage: critical\s+Digital Signature, Key Encipherment/);
-      const ec = userRequest('ec', `ec-${asUser}`);
-      expect(checkWithOpenssl(await signer.request(ec), rsaToken, ec)).toMatch(/Key Usage: critical\s+Digital Signature\n/);
-      expect(await signer.request({ type: 'check', id: 'c1' })).toEqual({ type: 'check', id: 'c1', ok: true });
-      expect(await signer.stop()).toBe(0);
-      expect(signer.stderr.join('\n')).not.toContain(rsaToken.pin);
-    });
-  }
+  it('signs RSA-2048 and EC P-256 user certificates as causer, not dumpable', async () => {
+    const signer = await startReady(writeConfig(dir, rsaToken), rsaToken, causer);
+    const rsa = userRequest('rsa', 'rsa');
+    const rsaText = checkWithOpenssl(await signer.request(rsa), rsaToken, rsa);
+    expect(rsaText).toContain('Signature Algorithm: sha256WithRSAEncryption');
+    expect(rsaText).toMatch(/Key Usage: critical\s+Digital Signature, Key Encipherment/);
+    const ec = userRequest('ec', 'ec');
+    expect(checkWithOpenssl(await signer.request(ec), rsaToken, ec)).toMatch(/Key Usage: critical\s+Digital Signature\n/);
+    expect(await signer.request({ type: 'check', id: 'c1' })).toEqual({ type: 'check', id: 'c1', ok: true });
+    expect(await signer.stop()).toBe(0);
+    expect(signer.stderr.join('\n')).not.toContain(rsaToken.pin);
+  });
 
   it('signs with an EC P-256 CA key', async () => {
     const signer = await startReady(writeConfig(dir, ecToken), ecToken, causer);
@@ -194,11 +180,17 @@ describe('signer process on SoftHSM', () => {
 
   it('refuses what breaks an invariant and keeps serving', async () => {
     const signer = await startReady(writeConfig(dir, rsaToken), rsaToken, causer);
-    const tooLong = { ...userRequest('ec', 'too-long'), notAfter: Date.now() + 30 * 86400_000 };
+    const base = userRequest('ec', 'too-long');
+    const tooLong: SignCertRequest = { ...base, content: { ...base.content, notAfter: Date.now() + 30 * 86400_000 } };
     expect(await signer.request(tooLong)).toMatchObject({ type: 'error', id: 'too-long', tokenGone: false, reason: expect.stringContaining('MAX_LIFETIME') });
-    const weak = generateKeyPairSync('rsa', { modulusLength: 1024 }).publicKey.export({ type: 'spki', format: 'der' }).toString('base64');
-    expect(await signer.request({ ...userRequest('ec', 'weak'), spki: weak })).toMatchObject({ type: 'error', tokenGone: false, reason: expect.stringContaining('1024 bits') });
-    expect(await signer.request({ type: 'sign-cert', id: 'junk' })).toMatchObject({ type: 'error', id: 'junk', tokenGone: false });
+    const weak = userRequest('ec', 'weak');
+    const weakKey = generateKeyPairSync('rsa', { modulusLength: 1024 }).publicKey.export({ type: 'spki', format: 'der' });
+    expect(await signer.request({ ...weak, content: { ...weak.content, spki: weakKey } })).toMatchObject({ type: 'error', tokenGone: false, reason: expect.stringContaining('1024 bits') });
+    const outside = userRequest('ec', 'outside');
+    const subject = [{ type: 'O', value: 'Elsewhere' }, { type: 'CN', value: 'Mallory' }];
+    expect(await signer.request({ ...outside, content: { ...outside.content, subject } })).toMatchObject({ type: 'error', tokenGone: false, reason: 'subject /O=Elsewhere/CN=Mallory outside the CA namespace' });
+    signer.worker.send(encodeFrame({ type: 'sign-cert', id: 'junk' }));
+    expect(await signer.next()).toMatchObject({ type: 'error', id: 'junk', tokenGone: false });
     const ok = userRequest('ec', 'after-refusals');
     checkWithOpenssl(await signer.request(ok), rsaToken, ok);
     expect(await signer.stop()).toBe(0);
@@ -231,17 +223,6 @@ describe('signer process on SoftHSM', () => {
     pulled.remove();
     expect(await signer.request(userRequest('ec', 'after-pull'))).toMatchObject({ type: 'error', id: 'after-pull', tokenGone: true });
     expect(await signer.request({ type: 'check', id: 'c2' })).toMatchObject({ type: 'check', id: 'c2', ok: false });
-    expect(await signer.stop()).toBe(0);
-  });
-
-  it('keeps the per-certificate path short (RSA-2048 CA on SoftHSM)', async () => {
-    const signer = await startReady(writeConfig(dir, rsaToken), rsaToken, causer);
-    const requests = Array.from({ length: 1000 }, (_, i) => userRequest(i % 2 ? 'ec' : 'rsa', `bench-${i}`));
-    const started = process.hrtime.bigint();
-    for (const request of requests) signer.send(request);
-    for (const request of requests) expect(await signer.next()).toMatchObject({ type: 'cert', id: request.id, tokenOk: true });
-    const perCertMs = Number(process.hrtime.bigint() - started) / 1e6 / requests.length;
-    console.log(`signer: ${perCertMs.toFixed(2)} ms per certificate (build + checks + sign + verify + presence check, through the pipes)`);
     expect(await signer.stop()).toBe(0);
   });
 });

@@ -5,7 +5,7 @@
  */
 import { createPublicKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { openPkcs11Token } from '../../../packages/ca-server/dist/token/graphene-token.js';
+import { openPkcs11Token } from '../../../packages/ca-server/dist/signer/token/graphene-token.js';
 import type { TestToken } from '../../../test/helpers/softhsm.js';
 import { nowMs } from '../stats.js';
 

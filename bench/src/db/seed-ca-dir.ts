@@ -4,7 +4,7 @@
  * empty, which is what the server leaves behind after a checkpoint.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { caLayout, EMPTY_CHECKPOINT, type Checkpoint } from '@etoken-ca/contract/cadb/layout';
+import { caLayout, EMPTY_CHECKPOINT, type Checkpoint } from '@etoken-ca/contract/core/cadb/layout';
 import { writeSyntheticIndex } from './synthetic-index.js';
 
 export function seedCaDir(caDir: string, entries: number, revoked = false): void {

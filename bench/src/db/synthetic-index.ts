@@ -4,7 +4,7 @@
  * spelling), all valid or all revoked.
  */
 import { closeSync, openSync, writeSync } from 'node:fs';
-import { formatIndexLine, type IndexEntry } from '@etoken-ca/contract/cadb/index-line';
+import { formatIndexLine, type IndexEntry } from '@etoken-ca/contract/core/cadb/index-line';
 
 const YEAR_MS = 365 * 86400_000;
 const CHUNK_LINES = 20_000;

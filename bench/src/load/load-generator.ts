@@ -10,7 +10,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { closeSync, constants, openSync, readFileSync, symlinkSync, unlinkSync, watch, writeSync } from 'node:fs';
-import { ANSWER_SUFFIX, answerFile, formatLockTarget, lockFile, parseAnswer, requestFile, spoolLayout, startTimeFromStat } from '@etoken-ca/contract/spool';
+import { ANSWER_SUFFIX, answerFile, formatLockTarget, lockFile, parseAnswer, requestFile, spoolLayout, startTimeFromStat } from '@etoken-ca/contract/core/spool';
 import { nowMs } from '../stats.js';
 import type { LoadJob, LoadResult } from './load-protocol.js';
 

@@ -10,7 +10,7 @@ import { nowMs } from '../stats.js';
 
 function runClient(configPath: string, stdin: string, uid: number, gid: number): Promise<void> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLIENT_BIN], { uid, gid, cwd: '/', env: { ETOKEN_CA_CONFIG: configPath }, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(CLIENT_BIN, [], { uid, gid, cwd: '/', env: { ETOKEN_CA_CONFIG: configPath }, stdio: ['pipe', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     child.stdout.setEncoding('utf8').on('data', (s: string) => (out += s));

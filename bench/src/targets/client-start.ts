@@ -24,7 +24,7 @@ function clientUntilWaiting(incoming: string, configPath: string, rawRequest: st
       if (!waitingAt && name?.endsWith('.lock')) waitingAt = nowMs();
     });
     const start = nowMs();
-    const child = spawn(process.execPath, [CLIENT_BIN], { uid, gid, cwd: '/', env: { ETOKEN_CA_CONFIG: configPath }, stdio: ['pipe', 'ignore', 'pipe'] });
+    const child = spawn(CLIENT_BIN, [], { uid, gid, cwd: '/', env: { ETOKEN_CA_CONFIG: configPath }, stdio: ['pipe', 'ignore', 'pipe'] });
     let err = '';
     child.stderr.setEncoding('utf8').on('data', (s: string) => (err += s));
     child.stdin.end(rawRequest);

@@ -7,7 +7,7 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadCaDatabase } from '@etoken-ca/contract/cadb/load';
+import { loadCaDatabase } from '@etoken-ca/contract/io/cadb/load';
 import type { TestToken } from '../../../test/helpers/softhsm.js';
 import { seedCaDir } from '../db/seed-ca-dir.js';
 import { median, nowMs, timeRuns } from '../stats.js';

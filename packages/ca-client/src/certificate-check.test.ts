@@ -1,53 +1,41 @@
-import { createPublicKey, generateKeyPairSync, X509Certificate } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { certificateCheck, matchingCertificate } from './certificate-check.js';
-import { CA_PEM, CERT_OTHER_CA_PEM, CERT_OTHER_KEY_PEM, CERT_PEM } from './testing/fixtures.js';
+import { encodeName } from '@etoken-ca/x509/name';
+import { certificateCheck } from './certificate-check.js';
+import { CA_FILE, CERT_OTHER_CA_PEM, CERT_OTHER_KEY_PEM, CERT_OTHER_SUBJECT_PEM, CERT_PEM, CSR_SPKI } from './testing/fixtures.js';
 
-const ca = new X509Certificate(CA_PEM);
-// The CSR's key as the client has it: re-imported from SPKI DER, not the certificate's own object.
-const csrKey = createPublicKey({ key: new X509Certificate(CERT_PEM).publicKey.export({ type: 'spki', format: 'der' }), format: 'der', type: 'spki' });
-
-describe('matchingCertificate', () => {
-  it("accepts the CA's certificate for the CSR's key", () => {
-    expect(matchingCertificate(CERT_PEM, csrKey, ca)?.serialNumber).toBe('1234');
-  });
-
-  it('refuses a certificate for another key', () => {
-    expect(matchingCertificate(CERT_OTHER_KEY_PEM, csrKey, ca)).toBeNull();
-  });
-
-  it('refuses a certificate from another CA of the same name', () => {
-    expect(matchingCertificate(CERT_OTHER_CA_PEM, csrKey, ca)).toBeNull();
-  });
-
-  it('refuses a key of another type and text that is no certificate', () => {
-    const ecKey = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey;
-    expect(matchingCertificate(CERT_PEM, ecKey, ca)).toBeNull();
-    expect(matchingCertificate('-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n', csrKey, ca)).toBeNull();
-    expect(matchingCertificate('', csrKey, ca)).toBeNull();
-  });
-});
+const request = {
+  csrSpki: CSR_SPKI,
+  subject: encodeName([
+    { type: 'O', value: 'Grid' },
+    { type: 'DC', value: 'org' },
+    { type: 'O', value: 'Example' },
+    { type: 'CN', value: 'John Doe' },
+  ]),
+};
+const check = certificateCheck(CA_FILE, request);
 
 describe('certificateCheck', () => {
-  const caFile = (pem: string) => ({ file: '/etc/etoken-ca/ca.pem', pem: Buffer.from(pem) });
-  const csrSpki = new X509Certificate(CERT_PEM).publicKey.export({ type: 'spki', format: 'der' });
-
-  it("checks answers against the CA certificate's file and the CSR's key", () => {
-    const check = certificateCheck(caFile(CA_PEM), csrSpki);
-    expect(check(CERT_PEM)?.serialNumber).toBe('1234');
-    expect(check(CERT_OTHER_KEY_PEM)).toBeNull();
+  it("accepts the CA's certificate for the CSR's key and the username's subject, and gives it back as PEM", () => {
+    expect(check(CERT_PEM)).toBe(CERT_PEM);
   });
 
-  it('refuses a CA_CERT that is no certificate with exit 78', () => {
-    expect(() => certificateCheck(caFile('not a certificate\n'), csrSpki)).toThrow(
-      expect.objectContaining({ exitCode: 78, message: 'CA_CERT /etc/etoken-ca/ca.pem: not a PEM certificate' }),
-    );
+  it.each([
+    ['for another key', CERT_OTHER_KEY_PEM],
+    ['for another subject', CERT_OTHER_SUBJECT_PEM],
+    ['from another CA of the same name', CERT_OTHER_CA_PEM],
+    ['that is no certificate', '-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n'],
+    ['that is empty', ''],
+  ])('refuses a certificate %s', (_, pem) => {
+    expect(check(pem)).toBeNull();
   });
 
-  it('refuses a CSR key node:crypto cannot read with exit 65', () => {
-    // SEQUENCE { SEQUENCE {}, INTEGER 5 }: shaped like a SubjectPublicKeyInfo, no key.
-    expect(() => certificateCheck(caFile(CA_PEM), Buffer.from('30053000020105', 'hex'))).toThrow(
-      expect.objectContaining({ exitCode: 65, message: 'CSR public key is not readable' }),
-    );
+  it('refuses a certificate with bytes after it', () => {
+    const der = Buffer.from(CERT_PEM.replace(/-----[^-]+-----|\s/g, ''), 'base64');
+    expect(check(Buffer.concat([der, Buffer.of(0)]).toString('latin1'))).toBeNull();
+  });
+
+  it('refuses a CA_CERT whose key is no CA key with exit 78', () => {
+    const broken = { ...CA_FILE, fields: { ...CA_FILE.fields, spki: Buffer.from('30053000020105', 'hex') } };
+    expect(() => certificateCheck(broken, request)).toThrow(expect.objectContaining({ exitCode: 78, message: expect.stringMatching(/^CA_CERT \/etc\/etoken-ca\/ca.pem: not a CA key/) }));
   });
 });

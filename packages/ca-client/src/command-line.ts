@@ -1,6 +1,6 @@
 /** The command line: MyProxy passes no arguments; --config, --help and --version are for people and tests. */
 import { parseArgs } from 'node:util';
-import { EtokenError, ExitCode } from '@etoken-ca/contract/exit-codes';
+import { EtokenError, ExitCode } from '@etoken-ca/contract/core/exit-codes';
 
 export type Command =
   | { readonly kind: 'help' }

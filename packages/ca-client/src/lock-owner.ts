@@ -1,7 +1,7 @@
 /** This process as a lock target: pid and start time, so the server can tell a live client from a reused pid. */
 import { readFileSync } from 'node:fs';
-import { EtokenError, ExitCode } from '@etoken-ca/contract/exit-codes';
-import { formatLockTarget, startTimeFromStat } from '@etoken-ca/contract/spool';
+import { EtokenError, ExitCode } from '@etoken-ca/contract/core/exit-codes';
+import { formatLockTarget, startTimeFromStat } from '@etoken-ca/contract/core/spool';
 
 export function ownLockTarget(): string {
   let startTime: string | null = null;

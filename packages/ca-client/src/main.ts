@@ -5,10 +5,10 @@
  * published: it starts once per logon.
  */
 import { readFileSync } from 'node:fs';
-import { configPath, loadConfig } from '@etoken-ca/contract/config';
-import { spoolLayout } from '@etoken-ca/contract/spool';
+import { readCaCertificate } from '@etoken-ca/contract/io/ca-certificate-file';
+import { configPath, loadConfig } from '@etoken-ca/contract/io/load-config';
+import { spoolLayout } from '@etoken-ca/contract/core/spool';
 import { closeInheritedSockets } from './inherited-sockets.js';
-import { readCaCertificate } from './ca-certificate.js';
 import { HELP_TEXT, parseCommandLine } from './command-line.js';
 import { ownLockTarget } from './lock-owner.js';
 import { nodeSpool } from './node-spool.js';
@@ -45,7 +45,7 @@ async function run(args: readonly string[]): Promise<Outcome> {
   startDeadline(stop, systemClock, config.clientTimeout);
   const raw = await readBoundedInput(STDIN, config.maxRequestSize, stop.signal);
   if (!raw) return stoppedOutcome(stopReason(stop.signal), 'request');
-  const request = prepareRequest(raw);
+  const request = prepareRequest(raw, config);
   return requestCertificate(
     request,
     {
@@ -54,7 +54,7 @@ async function run(args: readonly string[]): Promise<Outcome> {
       newRequestId,
       lockTarget: ownLockTarget(),
       printCertificate: (pem) => writeFully(STDOUT, Buffer.from(pem)),
-      certificateCheck: async (csrSpki) => (await import('./certificate-check.js')).certificateCheck(caCert, csrSpki),
+      certificateCheck: async (prepared) => (await import('./certificate-check.js')).certificateCheck(caCert, prepared),
     },
     stop.signal,
   );

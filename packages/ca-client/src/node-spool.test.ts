@@ -3,7 +3,7 @@ import { chownSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readlinkSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { formatAnswer, spoolLayout, type SpoolLayout } from '@etoken-ca/contract/spool';
+import { formatAnswer, spoolLayout, type SpoolLayout } from '@etoken-ca/contract/core/spool';
 import { nodeSpool } from './node-spool.js';
 
 const ID = 'd'.repeat(32);

@@ -1,7 +1,7 @@
 /** The spool as node:fs sees it, from the client's side (user myproxy, group CLIENT_GROUP). */
 import { closeSync, constants, fstatSync, openSync, readSync, symlinkSync, unlinkSync, watch } from 'node:fs';
-import { faultPoint } from '@etoken-ca/contract/fault-point';
-import { answerFile, lockFile, parseAnswer, requestFile, type Answer, type SpoolLayout } from '@etoken-ca/contract/spool';
+import { faultPoint } from '@etoken-ca/contract/io/fault-point';
+import { answerFile, lockFile, parseAnswer, requestFile, type Answer, type SpoolLayout } from '@etoken-ca/contract/core/spool';
 import type { SpoolPort } from './ports.js';
 import { spoolFailure } from './spool-errors.js';
 import { writeFully } from './write-fully.js';

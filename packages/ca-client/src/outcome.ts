@@ -1,6 +1,6 @@
 /** How the client ends: an exit code and at most one line for MyProxy's log. */
-import { EtokenError, ExitCode } from '@etoken-ca/contract/exit-codes';
-import type { Answer } from '@etoken-ca/contract/spool';
+import { EtokenError, ExitCode } from '@etoken-ca/contract/core/exit-codes';
+import type { Answer } from '@etoken-ca/contract/core/spool';
 import type { CertificateCheck } from './certificate-check.js';
 import type { StopReason } from './stop-reason.js';
 
@@ -36,9 +36,9 @@ export function deliverAnswer(answer: Answer, check: CertificateCheck, print: (p
   if (answer.status === 'refused') {
     return { exit: refusalExit(answer.exit), message: oneLine(answer.reason) || 'request refused' };
   }
-  const cert = check(answer.pem);
-  if (!cert) return { exit: ExitCode.software, message: MISMATCH_MESSAGE };
-  print(cert.toString());
+  const pem = check(answer.pem);
+  if (!pem) return { exit: ExitCode.software, message: MISMATCH_MESSAGE };
+  print(pem);
   return { exit: ExitCode.ok };
 }
 

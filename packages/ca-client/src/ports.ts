@@ -1,5 +1,5 @@
 /** What the client's core needs from the outside world; node-spool.ts and system-clock.ts are the real ones. */
-import type { Answer } from '@etoken-ca/contract/spool';
+import type { Answer } from '@etoken-ca/contract/core/spool';
 
 /** The client's view of the spool. Failures are thrown as EtokenError with the exit code to use. */
 export interface SpoolPort {

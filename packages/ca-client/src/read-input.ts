@@ -1,6 +1,6 @@
 /** Reads the request from stdin, never more than the configured bound. */
 import { read } from 'node:fs';
-import { badRequest } from '@etoken-ca/contract/exit-codes';
+import { badRequest } from '@etoken-ca/contract/core/exit-codes';
 
 const RETRY_MS = 10;
 

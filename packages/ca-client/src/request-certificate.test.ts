@@ -1,4 +1,3 @@
-import { createPublicKey, X509Certificate } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { certificateCheck } from './certificate-check.js';
 import { MISMATCH_MESSAGE } from './outcome.js';
@@ -7,23 +6,12 @@ import { requestCertificate } from './request-certificate.js';
 import { startDeadline, stopBySignal } from './stop-reason.js';
 import { FakeClock } from './testing/fake-clock.js';
 import { FakeSpool } from './testing/fake-spool.js';
-import { CA_PEM, CERT_OTHER_KEY_PEM, CERT_PEM, CSR_PEM } from './testing/fixtures.js';
+import { CA_FILE, CERT_OTHER_KEY_PEM, CERT_OTHER_SUBJECT_PEM, CERT_PEM, CONFIG, CSR_PEM, CSR_SPKI } from './testing/fixtures.js';
 import { myproxyRequest } from './testing/myproxy-request.js';
 
 const ID = 'c'.repeat(32);
 const PASSPHRASE = 'correct horse battery staple';
-const CA_FILE = { file: '/etc/etoken-ca/ca.pem', pem: Buffer.from(CA_PEM) };
-
-/** A well-formed CertificationRequest whose SubjectPublicKeyInfo is SEQUENCE { INTEGER 5 }. */
-function unreadableKeyCsrPem(): string {
-  const info = Buffer.from('300a020100300030030201' + '05', 'hex');
-  const signature = Buffer.concat([Buffer.from('033c00', 'hex'), Buffer.alloc(59)]);
-  const der = Buffer.concat([Buffer.from([0x30, info.length + signature.length]), info, signature]);
-  return `-----BEGIN CERTIFICATE REQUEST-----\n${der.toString('base64')}\n-----END CERTIFICATE REQUEST-----\n`;
-}
-const UNREADABLE_KEY_CSR_PEM = unreadableKeyCsrPem();
-
-function setup({ timeoutSeconds = 60, caCert = CA_FILE, csrPem = CSR_PEM } = {}) {
+function setup({ timeoutSeconds = 60, caCert = CA_FILE } = {}) {
   const spool = new FakeSpool();
   const clock = new FakeClock();
   const stop = new AbortController();
@@ -31,14 +19,14 @@ function setup({ timeoutSeconds = 60, caCert = CA_FILE, csrPem = CSR_PEM } = {})
   const printed: string[] = [];
   const run = () =>
     requestCertificate(
-      prepareRequest(myproxyRequest(csrPem, { passphrase: PASSPHRASE })),
+      prepareRequest(myproxyRequest(CSR_PEM, { passphrase: PASSPHRASE }), CONFIG),
       {
         spool,
         clock,
         newRequestId: () => ID,
         lockTarget: '4242.987654',
         printCertificate: (pem) => printed.push(pem),
-        certificateCheck: async (csrSpki) => certificateCheck(caCert, csrSpki),
+        certificateCheck: async (prepared) => certificateCheck(caCert, prepared),
       },
       stop.signal,
     );
@@ -59,7 +47,7 @@ describe('requestCertificate', () => {
     expect(spooled.toString()).toContain('username=/DC=org/O=Example/CN=John Doe');
     expect(spooled.toString()).not.toContain('passphrase');
     expect(spooled.includes(PASSPHRASE)).toBe(false);
-    expect(printed).toEqual([new X509Certificate(CERT_PEM).toString()]);
+    expect(printed).toEqual([CERT_PEM]);
     expect(spool.files.size).toBe(0);
   });
 
@@ -70,9 +58,12 @@ describe('requestCertificate', () => {
     expect(spool.files.size).toBe(0);
   });
 
-  it('prints nothing for a certificate of another key, exits 70 and cleans up', async () => {
+  it.each([
+    ['another key', CERT_OTHER_KEY_PEM],
+    ['another subject', CERT_OTHER_SUBJECT_PEM],
+  ])('prints nothing for a certificate of %s, exits 70 and cleans up', async (_, pem) => {
     const { spool, printed, run } = setup();
-    spool.onPublish = (id) => spool.answer(id, { status: 'issued', serial: '1235', pem: CERT_OTHER_KEY_PEM });
+    spool.onPublish = (id) => spool.answer(id, { status: 'issued', serial: '1235', pem });
     await expect(run()).resolves.toEqual({ exit: 70, message: MISMATCH_MESSAGE });
     expect(printed).toEqual([]);
     expect(spool.files.size).toBe(0);
@@ -109,11 +100,9 @@ describe('requestCertificate', () => {
     expect(spool.files.size).toBe(0);
   });
 
-  it.each([
-    ['the CA certificate cannot be decoded: exit 78', { caCert: { file: '/etc/etoken-ca/ca.pem', pem: Buffer.from('not a certificate\n') } }, 78],
-    ['node:crypto cannot read the CSR key: exit 65', { csrPem: UNREADABLE_KEY_CSR_PEM }, 65],
-  ])('withdraws the published request when %s', async (_, options, exitCode) => {
-    const { spool, printed, run } = setup(options);
+  it('withdraws the published request when node:crypto cannot take the CA key: exit 78', async () => {
+    const exitCode = 78;
+    const { spool, printed, run } = setup({ caCert: { ...CA_FILE, fields: { ...CA_FILE.fields, spki: Buffer.from('30053000020105', 'hex') } } });
     let published = false;
     spool.onPublish = (id) => {
       published = true;
@@ -142,12 +131,13 @@ describe('requestCertificate', () => {
 describe('prepareRequest', () => {
   it('zeroes the input that held the passphrase and keeps the CSR key', () => {
     const raw = myproxyRequest(CSR_PEM, { passphrase: PASSPHRASE });
-    const prepared = prepareRequest(raw);
+    const prepared = prepareRequest(raw, CONFIG);
     expect(raw.every((byte) => byte === 0)).toBe(true);
-    expect(createPublicKey({ key: prepared.csrSpki, format: 'der', type: 'spki' }).equals(createPublicKey(CERT_PEM))).toBe(true);
+    expect(prepared.csrSpki).toEqual(CSR_SPKI);
   });
 
-  it('refuses a malformed request with exit 65 and a reason', () => {
-    expect(() => prepareRequest(Buffer.from('username=x\n'))).toThrow(expect.objectContaining({ exitCode: 65 }));
+  it('refuses a malformed request, and a username the server would refuse, with exit 65 and a reason', () => {
+    expect(() => prepareRequest(Buffer.from('username=x\n'), CONFIG)).toThrow(expect.objectContaining({ exitCode: 65 }));
+    expect(() => prepareRequest(myproxyRequest(CSR_PEM, { username: '/O=Example/CN=John+UID=root' }), CONFIG)).toThrow(expect.objectContaining({ exitCode: 65, message: expect.stringMatching(/inside CN value/) }));
   });
 });

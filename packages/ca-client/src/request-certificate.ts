@@ -23,7 +23,7 @@ export interface ClientPorts {
    * node:crypto and decoding take milliseconds the server can already use. Throws EtokenError
    * (a CA certificate or key it cannot read), which withdraws the request.
    */
-  readonly certificateCheck: (csrSpki: Buffer) => Promise<CertificateCheck>;
+  readonly certificateCheck: (request: PreparedRequest) => Promise<CertificateCheck>;
 }
 
 /** Spool failures and a failed certificateCheck are thrown as EtokenError (nothing of ours is left behind); everything else is an Outcome. */
@@ -38,7 +38,7 @@ export async function requestCertificate(request: PreparedRequest, ports: Client
     spool.publishLock(id, ports.lockTarget);
     published = true;
     waiting.checkNow();
-    const check = await ports.certificateCheck(request.csrSpki);
+    const check = await ports.certificateCheck(request);
     const answer = await waiting.answer;
     if (!answer) return stoppedOutcome(stopReason(signal), 'answer');
     return deliverAnswer(answer, check, ports.printCertificate);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { REQUEST_ID } from '@etoken-ca/contract/spool';
+import { REQUEST_ID } from '@etoken-ca/contract/core/spool';
 import { newRequestId } from './request-id.js';
 
 describe('newRequestId', () => {

@@ -1,5 +1,5 @@
 /** Which exit code a failed spool operation means, and the one line that says why. */
-import { EtokenError, ExitCode } from '@etoken-ca/contract/exit-codes';
+import { EtokenError, ExitCode } from '@etoken-ca/contract/core/exit-codes';
 
 export function spoolFailure(code: string | undefined, directory: string): EtokenError {
   switch (code) {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { Answer } from '@etoken-ca/contract/spool';
+import type { Answer } from '@etoken-ca/contract/core/spool';
 import { FakeClock } from './testing/fake-clock.js';
 import { FakeSpool } from './testing/fake-spool.js';
 import { FALLBACK_POLL_MS, SAFETY_POLL_MS, waitForAnswer } from './wait-for-answer.js';

@@ -4,7 +4,7 @@
  * inotify drops events silently when its queue overflows; every 100 ms when
  * there is no watch at all).
  */
-import { ANSWER_SUFFIX, type Answer } from '@etoken-ca/contract/spool';
+import { ANSWER_SUFFIX, type Answer } from '@etoken-ca/contract/core/spool';
 import type { Clock, SpoolPort } from './ports.js';
 
 export const SAFETY_POLL_MS = 1000;

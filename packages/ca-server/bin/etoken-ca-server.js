@@ -1,11 +1,6 @@
 #!/usr/bin/env -S node --inspect-port=192.0.2.1:9229
-// Node opens its debugger on SIGUSR1 when no listener exists: install one
-// before anything else runs; src/signals.ts takes over from it. Node 20 has
-// no --disable-sigusr1, and a signal in the tens of milliseconds before this
-// line runs still starts the inspector: the port above is on a reserved
-// documentation address (RFC 5737) no host has, so that start fails instead
-// of listening.
-const early = { pending: false, listener: () => { early.pending = true; } };
-process.on('SIGUSR1', early.listener);
-globalThis[Symbol.for('etoken-ca.early-sigusr1')] = early;
-await import('../dist/main.js');
+// The signal guard is the first module evaluated: from then on SIGUSR1 never
+// reaches Node's inspector. The flag above covers the milliseconds before it
+// (see src/launch/runtime-guard.ts); the installed wrapper passes the same.
+import '../dist/launch/signal-guard.js';
+await import('../dist/supervisor/main.js');

@@ -1,7 +1,7 @@
 /** Command line of revoke-cert. */
-import { parseReason, REVOCATION_REASONS, type RevocationReason } from '@etoken-ca/contract/cadb/index-line';
-import { parseCommandLine } from '@etoken-ca/contract/cli';
-import { EtokenError, ExitCode } from '@etoken-ca/contract/exit-codes';
+import { parseReason, REVOCATION_REASONS, type RevocationReason } from '@etoken-ca/contract/core/cadb/index-line';
+import { parseCommandLine } from '@etoken-ca/contract/core/cli';
+import { EtokenError, ExitCode } from '@etoken-ca/contract/core/exit-codes';
 import type { CertState } from './listing.js';
 
 export const USAGE = `Usage: revoke-cert SERIAL|CERTFILE... [--reason R] [--no-wait] [--timeout SECONDS] [--config FILE]

@@ -1,5 +1,5 @@
 /** The certificate table of `revoke-cert --list`: pure, from the CA database. */
-import type { CertEntry } from '@etoken-ca/contract/cadb/database';
+import type { CertEntry } from '@etoken-ca/contract/core/cadb/database';
 
 export type CertState = 'valid' | 'revoked' | 'expired' | 'withheld';
 

@@ -2,13 +2,15 @@
 import { randomBytes, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { configPath, loadConfig, type Config } from '@etoken-ca/contract/config';
-import { caLayout } from '@etoken-ca/contract/cadb/layout';
-import { loadCaDatabase } from '@etoken-ca/contract/cadb/load';
-import { faultPoint } from '@etoken-ca/contract/fault-point';
-import { EtokenError, ExitCode } from '@etoken-ca/contract/exit-codes';
-import { ensureQueueDir, fsyncDirectory, queueLayout, writeQueueEntry } from '@etoken-ca/contract/revocation-queue-dir';
-import type { RevocationRequest } from '@etoken-ca/contract/revocation-queue';
+import type { Config } from '@etoken-ca/contract/core/config';
+import { readCaCertificate } from '@etoken-ca/contract/io/ca-certificate-file';
+import { configPath, loadConfig } from '@etoken-ca/contract/io/load-config';
+import { caLayout } from '@etoken-ca/contract/core/cadb/layout';
+import { loadCaDatabase } from '@etoken-ca/contract/io/cadb/load';
+import { faultPoint } from '@etoken-ca/contract/io/fault-point';
+import { EtokenError, ExitCode } from '@etoken-ca/contract/core/exit-codes';
+import { ensureQueueDir, fsyncDirectory, queueLayout, writeQueueEntry } from '@etoken-ca/contract/io/revocation-queue-dir';
+import type { RevocationRequest } from '@etoken-ca/contract/core/revocation-queue';
 import { parseArgs, USAGE, type Args } from './args.js';
 import { formatTable, selectEntries } from './listing.js';
 import { currentOperator } from './operator.js';
@@ -33,10 +35,11 @@ function list(args: Args, config: Config): void {
 }
 
 function caCertificate(config: Config): X509Certificate {
+  const { der } = readCaCertificate(config.caCert);
   try {
-    return new X509Certificate(readFileSync(config.caCert));
+    return new X509Certificate(der);
   } catch (e) {
-    throw new EtokenError(ExitCode.config, `${config.file}: CA_CERT: cannot read a certificate from ${config.caCert}: ${(e as Error).message}`);
+    throw new EtokenError(ExitCode.config, `${config.file}: CA_CERT: cannot use ${config.caCert}: ${(e as Error).message}`);
   }
 }
 

@@ -6,7 +6,7 @@
  */
 import { readFileSync, readlinkSync, statSync } from 'node:fs';
 import { basename } from 'node:path';
-import { startTimeFromStat } from '@etoken-ca/contract/spool';
+import { startTimeFromStat } from '@etoken-ca/contract/core/spool';
 
 export interface ProcessFacts {
   /** Target of /proc/PID/exe. */

@@ -6,8 +6,8 @@
  */
 import { X509Certificate } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import type { CaDatabase } from '@etoken-ca/contract/cadb/database';
-import { normalizeSerial, type SerialHex } from '@etoken-ca/contract/serial';
+import type { CaDatabase } from '@etoken-ca/contract/core/cadb/database';
+import { normalizeSerial, type SerialHex } from '@etoken-ca/contract/core/serial';
 
 export interface Target {
   readonly given: string;

@@ -1,6 +1,6 @@
 /** Waits (bounded) until the server has moved every queued entry to done/, reading the CRL numbers. */
-import { readDoneEntry, type QueueLayout } from '@etoken-ca/contract/revocation-queue-dir';
-import type { DoneEntry } from '@etoken-ca/contract/revocation-queue';
+import { readDoneEntry, type QueueLayout } from '@etoken-ca/contract/io/revocation-queue-dir';
+import type { DoneEntry } from '@etoken-ca/contract/core/revocation-queue';
 
 const POLL_MS = 100;
 

@@ -1,5 +1,5 @@
 /** An in-memory spool: what the client created, what the "server" answered, and a watch the test can fire or break. */
-import type { Answer } from '@etoken-ca/contract/spool';
+import type { Answer } from '@etoken-ca/contract/core/spool';
 import type { SpoolPort } from '../ports.js';
 import { spoolFailure } from '../spool-errors.js';
 

@@ -6,7 +6,7 @@
  * stack of container ends: hostile nesting costs no recursion. OCTET and BIT
  * STRING contents are opaque here; whoever reads inside them checks them.
  */
-import { readElement } from '../x509/der-reader.js';
+import { readElement } from '@etoken-ca/x509/der-reader';
 
 const TAG = { boolean: 0x01, integer: 0x02, bitString: 0x03, null: 0x05, oid: 0x06 } as const;
 const CONSTRUCTED = 0x20;

@@ -5,7 +5,7 @@
  * Subject and attributes are only checked to have their shape; nothing in
  * them is used. Throws on anything that is not that shape.
  */
-import { childrenOf, contentOf, decodeOid, readElement, type DerElement } from '../x509/der-reader.js';
+import { childrenOf, contentOf, decodeOid, readElement, type DerElement } from '@etoken-ca/x509/der-reader';
 
 const TAG = { integer: 0x02, bitString: 0x03, null: 0x05, oid: 0x06, sequence: 0x30, set: 0x31, attributes: 0xa0 } as const;
 

@@ -1,21 +1,21 @@
 /**
- * The request parser process: `node parser/main.js --config FILE`, started by
- * the supervisor under its own unprivileged uid with an empty environment. It
- * holds nothing (no PIN, no token, no CA files) and is the only process that
- * parses hostile request bytes. ParseRequest lines on stdin, one ParseResult
- * line on stdout for each, one-line diagnostics on stderr; exit 0 at EOF.
+ * The request parser process, started by the supervisor through
+ * child-entry.js as PARSER_USER: `main.js --config FILE`. It holds nothing
+ * (no PIN, no token, no CA files) and is the only process that decodes
+ * hostile request bytes. Parse requests come in as frames on stdin, one
+ * answer goes out on stdout for each, one-line diagnostics on stderr; exit 0
+ * at EOF. A frame it cannot read means the supervisor is broken: it exits.
  */
 import { once } from 'node:events';
 import { parseArgs } from 'node:util';
-import { configPath, loadConfig, type Config } from '@etoken-ca/contract/config';
-import { printable } from '@etoken-ca/contract/dn';
-import { EtokenError, ExitCode } from '@etoken-ca/contract/exit-codes';
-import { faultPoint } from '@etoken-ca/contract/fault-point';
-import { boundedLines } from './line-reader.js';
-import { answer, decodeParseRequest } from './messages.js';
-
-/** Far above any spooled request in base64 (MAX_REQUEST_SIZE is at most 1 MiB). */
-const MAX_LINE_BYTES = 4 * 1024 * 1024;
+import type { Config } from '@etoken-ca/contract/core/config';
+import { printable } from '@etoken-ca/contract/core/dn';
+import { EtokenError, ExitCode } from '@etoken-ca/contract/core/exit-codes';
+import { faultPoint } from '@etoken-ca/contract/io/fault-point';
+import { configPath, loadConfig } from '@etoken-ca/contract/io/load-config';
+import { FrameDecoder } from '@etoken-ca/protocol/frames';
+import { encodeParseAnswer, MAX_REQUEST_BYTES, readParseRequest } from '@etoken-ca/protocol/parser-messages';
+import { answer } from './messages.js';
 
 function diagnose(message: string): void {
   process.stderr.write(`etoken-ca parser: ${printable(message.replace(/\s+/g, ' '), 300)}\n`);
@@ -32,23 +32,26 @@ function readConfig(): Config {
   return loadConfig(configPath(flag, {}));
 }
 
+async function write(chunks: readonly Buffer[]): Promise<void> {
+  for (const chunk of chunks) if (!process.stdout.write(chunk)) await once(process.stdout, 'drain');
+}
+
 async function serve(config: Config): Promise<void> {
-  for await (const line of boundedLines(process.stdin, MAX_LINE_BYTES)) {
-    const request = decodeParseRequest(line.toString('utf8'));
-    faultPoint('parser.on-receipt');
-    const result = answer(request, config, (e) => diagnose(`internal error on request ${request.id}: ${String(e)}`));
-    faultPoint('parser.before-reply');
-    if (!process.stdout.write(`${JSON.stringify(result)}\n`)) await once(process.stdout, 'drain');
+  const decoder = new FrameDecoder({ maxLine: 4096, maxPayload: MAX_REQUEST_BYTES });
+  for await (const chunk of process.stdin as AsyncIterable<Buffer>) {
+    for (const frame of decoder.push(chunk)) {
+      const request = readParseRequest(frame);
+      faultPoint('parser.on-receipt');
+      const result = answer(request, config, (e) => diagnose(`internal error on request ${request.id}: ${String(e)}`));
+      faultPoint('parser.before-reply');
+      await write(encodeParseAnswer(result));
+    }
   }
 }
 
-async function main(): Promise<void> {
-  try {
-    await serve(readConfig());
-  } catch (e) {
-    diagnose(e instanceof Error ? e.message : String(e));
-    process.exit(e instanceof EtokenError ? e.exitCode : ExitCode.software);
-  }
+try {
+  await serve(readConfig());
+} catch (e) {
+  diagnose(e instanceof Error ? e.message : String(e));
+  process.exit(e instanceof EtokenError ? e.exitCode : ExitCode.software);
 }
-
-await main();

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { parseConfig } from '@etoken-ca/contract/config';
-import { EtokenError, ExitCode } from '@etoken-ca/contract/exit-codes';
+import { parseConfig } from '@etoken-ca/contract/core/config';
+import { EtokenError, ExitCode } from '@etoken-ca/contract/core/exit-codes';
 import { CORPUS_CONFIG, corpus } from '../../../../test/corpus/corpus.js';
 import { rsaCsr, keys } from '../../../../test/corpus/csr-builder.js';
 import { request } from '../../../../test/corpus/requests.js';

@@ -3,8 +3,8 @@
  * hash Node's crypto.verify needs. RSA-PSS is not accepted (MyProxy and
  * common clients sign CSRs with PKCS#1 v1.5).
  */
-import { badRequest } from '@etoken-ca/contract/exit-codes';
-import { printable } from '@etoken-ca/contract/dn';
+import { badRequest } from '@etoken-ca/contract/core/exit-codes';
+import { printable } from '@etoken-ca/contract/core/dn';
 
 export interface SignatureAlgorithm {
   /** The key type the algorithm needs, as KeyObject.asymmetricKeyType names it. */

@@ -1,34 +1,36 @@
 /**
- * The signer process: runs as CA_USER with an empty environment, holds the
- * logged-in token session and nothing else. fd 0: requests (JSON lines),
- * fd 1: events (JSON lines, nothing else ever), fd 2: one-line diagnostics,
- * fd 3: the PIN, read once until EOF.
+ * The signer process, started by the supervisor through child-entry.js as
+ * CA_USER: holds the logged-in token session and nothing else. fd 0:
+ * requests (frames), fd 1: events (frames, nothing else ever), fd 2:
+ * one-line diagnostics, fd 3: the PIN, read once until EOF. Every request is
+ * checked before anything uses it; a frame it cannot read means the
+ * supervisor is broken, and the signer stops.
  */
-import { readFileSync } from 'node:fs';
-import { loadConfig, type Config } from '@etoken-ca/contract/config';
-import { EtokenError, ExitCode } from '@etoken-ca/contract/exit-codes';
-import { faultPoint } from '@etoken-ca/contract/fault-point';
-import type { SignerEvent } from '../ipc.js';
-import { openPkcs11Token, pkcs11OptionsFromConfig } from '../token/graphene-token.js';
-import { TokenError, type Token } from '../token/token.js';
-import { parseCaCertificate, type CaCertificate } from '../x509/ca-certificate.js';
-import { createCertTemplate, type CertTemplate } from '../x509/template.js';
+import type { Config } from '@etoken-ca/contract/core/config';
+import { EtokenError, ExitCode } from '@etoken-ca/contract/core/exit-codes';
+import { readCaCertificate } from '@etoken-ca/contract/io/ca-certificate-file';
+import { faultPoint } from '@etoken-ca/contract/io/fault-point';
+import { loadConfig } from '@etoken-ca/contract/io/load-config';
+import { encodeSignerEvent, MAX_CRL_TBS, readSignerRequest, type SignerEvent } from '@etoken-ca/protocol/signer-messages';
+import { ProtocolViolation } from '@etoken-ca/protocol/violation';
+import { parseCaCertificate, type CaCertificate } from '@etoken-ca/x509/ca-certificate';
+import { createCertTemplate, type CertTemplate } from '@etoken-ca/x509/template';
+import type { Frame } from '@etoken-ca/protocol/frames';
 import { createSignerHandler, type SignerHandler } from './certificate-signer.js';
-import { MalformedRequest, parseSignerRequest } from './requests.js';
-import { readAllSync, SyncRequestReader, writeLineSync } from './sync-io.js';
+import { readAllSync, SyncFrameReader, writeAllSync } from './sync-io.js';
+import { openPkcs11Token, pkcs11OptionsFromConfig } from './token/graphene-token.js';
+import { TokenError, type Token } from './token/token.js';
 
 const REQUEST_FD = 0;
 const EVENT_FD = 1;
 const DIAGNOSTIC_FD = 2;
 const PIN_FD = 3;
 const MAX_PIN_BYTES = 256;
-// Request lines are small: a CRL's TBSCertList follows its line as raw bytes.
-const MAX_REQUEST_LINE = 1 << 20;
-/** Requests already waiting are signed together before one presence check; this many at most (about 16 ms of signing). */
+/** Requests already waiting are signed together before one presence check; this many at most. */
 const MAX_BATCH = 16;
 
-const emit = (event: SignerEvent): void => writeLineSync(EVENT_FD, JSON.stringify(event));
-const diagnose = (line: string): void => writeLineSync(DIAGNOSTIC_FD, `etoken-ca-signer: ${line.replace(/[\r\n]+/g, ' ')}`);
+const emit = (event: SignerEvent): void => writeAllSync(EVENT_FD, encodeSignerEvent(event));
+const diagnose = (line: string): void => writeAllSync(DIAGNOSTIC_FD, [Buffer.from(`etoken-ca-signer: ${line.replace(/[\r\n]+/g, ' ')}\n`)]);
 
 function fatal(reason: string, tokenGone: boolean, exitCode: number): never {
   diagnose(reason);
@@ -47,12 +49,7 @@ function configFileFromArgv(argv: readonly string[]): string {
 function loadSetup(file: string): { config: Config; ca: CaCertificate; template: CertTemplate } {
   try {
     const config = loadConfig(file);
-    let ca: CaCertificate;
-    try {
-      ca = parseCaCertificate(readFileSync(config.caCert));
-    } catch (e) {
-      throw new EtokenError(ExitCode.config, `${config.caCert}: cannot use the CA certificate: ${(e as Error).message}`);
-    }
+    const ca = parseCaCertificate(readCaCertificate(config.caCert).der);
     return { config, ca, template: createCertTemplate(config, ca) };
   } catch (e) {
     const exitCode = e instanceof EtokenError ? e.exitCode : ExitCode.config;
@@ -69,7 +66,11 @@ function openToken(config: Config, ca: CaCertificate): Token {
   }
 }
 
-/** Reads the PIN once, logs in, and wipes the bytes; a rejected PIN ends the process (never retried). */
+/**
+ * Reads the PIN once, logs in, and wipes the bytes; a rejected PIN ends the
+ * process (never retried). The PKCS#11 binding takes the PIN only as a JS
+ * string, which cannot be wiped: it lives for the one login call.
+ */
 function logIn(token: Token): void {
   let pin: Buffer = Buffer.alloc(0);
   let failure: TokenError | undefined;
@@ -92,33 +93,27 @@ function logIn(token: Token): void {
   process.exit(ExitCode.noPermission);
 }
 
-/** One request line's event, if it has one (a line without a usable id has nobody to answer). */
-function serveLine(line: string, input: SyncRequestReader, signer: SignerHandler): SignerEvent | undefined {
-  if (line.trim() === '') return undefined;
+/** One frame's event. A request that is malformed but names itself is answered as an error; one that does not ends the signer. */
+function serveFrame(frame: Frame, signer: SignerHandler): SignerEvent {
   try {
-    const request = parseSignerRequest(line, (bytes) => input.bytes(bytes));
+    const request = readSignerRequest(frame);
     const signs = request.type === 'sign-cert';
     if (signs) faultPoint('signer.on-receipt');
     const event = signer.handle(request);
     if (signs) faultPoint('signer.after-sign');
     return event;
   } catch (e) {
-    if (!(e instanceof MalformedRequest)) throw e;
+    if (!(e instanceof ProtocolViolation) || e.id === undefined) throw e;
     diagnose(`malformed request: ${e.message}`);
-    return e.id === undefined ? undefined : { type: 'error', id: e.id, reason: e.message, tokenGone: false };
+    return { type: 'error', id: e.id, reason: e.message, tokenGone: false };
   }
 }
 
 function serve(token: Token, ca: CaCertificate, template: CertTemplate): void {
   const signer = createSignerHandler(template, ca, token, diagnose);
-  const input = new SyncRequestReader(REQUEST_FD, MAX_REQUEST_LINE);
-  for (let line = input.line(); line !== null; line = input.line()) {
-    const events: SignerEvent[] = [];
-    // Waits only for the first line; the rest of a batch is what had already arrived.
-    for (let next: string | null = line; next !== null; next = events.length < MAX_BATCH && input.hasLine() ? input.line() : null) {
-      const event = serveLine(next, input, signer);
-      if (event) events.push(event);
-    }
+  const input = new SyncFrameReader(REQUEST_FD, { maxLine: 64 * 1024, maxPayload: MAX_CRL_TBS });
+  for (let frames = input.next(MAX_BATCH); frames !== null; frames = input.next(MAX_BATCH)) {
+    const events = frames.map((frame) => serveFrame(frame, signer));
     for (const event of signer.confirm(events)) emit(event);
   }
 }

@@ -4,14 +4,14 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseConfig } from '@etoken-ca/contract/config';
-import type { SignerEvent, SignerRequest } from '../ipc.js';
-import { TokenError, type Token } from '../token/token.js';
-import { parseCaCertificate } from '../x509/ca-certificate.js';
-import { ecdsaRawToDer } from '../x509/signature-algorithm.js';
-import { createCertTemplate } from '../x509/template.js';
+import { parseConfig } from '@etoken-ca/contract/core/config';
+import type { SignerEvent, SignerRequest } from '@etoken-ca/protocol/signer-messages';
+import { parseCaCertificate } from '@etoken-ca/x509/ca-certificate';
+import { ecdsaRawToDer } from '@etoken-ca/x509/signature-algorithm';
+import type { CertificateContent } from '@etoken-ca/x509/template';
+import { createCertTemplate } from '@etoken-ca/x509/template';
 import { createSignerHandler, type SignerHandler } from './certificate-signer.js';
-import { parseSignerRequest } from './requests.js';
+import { TokenError, type Token } from './token/token.js';
 
 /** A token that signs with an EC P-384 key in memory, the way the PKCS#11 adapter does (raw r||s, then DER). */
 class FakeToken implements Token {
@@ -39,13 +39,14 @@ let signer: SignerHandler;
 /** One request on its own: handled, then confirmed by its own presence check. */
 const handle = (request: SignerRequest): SignerEvent => signer.confirm([signer.handle(request)])[0]!;
 const log: string[] = [];
-const userSpki = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ type: 'spki', format: 'der' }).toString('base64');
+const userSpki = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ type: 'spki', format: 'der' });
 const now = Math.floor(Date.now() / 1000) * 1000;
-const noPayload = (): Buffer => {
-  throw new Error('no payload expected');
-};
-const signCert = (id: string, extra: object = {}): SignerRequest =>
-  parseSignerRequest(JSON.stringify({ type: 'sign-cert', id, serial: '7F01', subject: [{ type: 'CN', value: 'Jane' }], emails: [], spki: userSpki, notBefore: now, notAfter: now + 3600_000, ...extra }), noPayload);
+const config = parseConfig('DN_FORMAT=/O=Example%s\n', 'test.conf');
+const signCert = (id: string, content: Partial<CertificateContent> = {}): SignerRequest => ({
+  type: 'sign-cert',
+  id,
+  content: { serial: '7F01', subject: [{ type: 'O', value: 'Example' }, { type: 'CN', value: 'Jane' }], emails: [], spki: userSpki, notBefore: now, notAfter: now + 3600_000, ...content },
+});
 
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'etoken-signer-unit-'));
@@ -53,7 +54,7 @@ beforeAll(() => {
   execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-384', '-nodes', '-keyout', keyFile, '-out', certFile, '-days', '2', '-subj', '/CN=EC CA'], { stdio: 'pipe' });
   ca = parseCaCertificate(readFileSync(certFile));
   token = new FakeToken(createPrivateKey(readFileSync(keyFile)));
-  signer = createSignerHandler(createCertTemplate(parseConfig('', 'test.conf'), ca), ca, token, (line) => log.push(line));
+  signer = createSignerHandler(createCertTemplate(config, ca), ca, token, (line) => log.push(line));
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -61,7 +62,7 @@ describe('signer request handling', () => {
   it('answers a certificate signed with ecdsa-with-SHA384', () => {
     const event = handle(signCert('a'));
     expect(event).toMatchObject({ type: 'cert', id: 'a', tokenOk: true });
-    const cert = new X509Certificate(Buffer.from((event as Extract<SignerEvent, { type: 'cert' }>).der, 'base64'));
+    const cert = new X509Certificate((event as Extract<SignerEvent, { type: 'cert' }>).der);
     expect(cert.serialNumber).toBe('7F01');
     expect(cert.verify(ca.publicKey)).toBe(true);
     expect(cert.checkIssued(ca.x509)).toBe(true);
@@ -69,7 +70,7 @@ describe('signer request handling', () => {
 
   it('refuses what the token signed with a key other than the CA certificate\'s', () => {
     const stranger = new FakeToken(generateKeyPairSync('ec', { namedCurve: 'P-384' }).privateKey);
-    const strangers = createSignerHandler(createCertTemplate(parseConfig('', 'test.conf'), ca), ca, stranger, () => undefined);
+    const strangers = createSignerHandler(createCertTemplate(config, ca), ca, stranger, () => undefined);
     expect(strangers.handle(signCert('s1'))).toMatchObject({ type: 'error', id: 's1', tokenGone: false, reason: 'signed certificate does not verify with the CA public key' });
   });
 
@@ -109,30 +110,20 @@ describe('signer request handling', () => {
   });
 });
 
-describe('request lines', () => {
-  it('refuses malformed lines with a reason and, where it can, the id', () => {
-    expect(() => parseSignerRequest('{', noPayload)).toThrow(/not JSON/);
-    expect(() => parseSignerRequest('{"type":"check"}', noPayload)).toThrow(/no valid id/);
-    expect(() => parseSignerRequest('{"type":"sign","id":"x"}', noPayload)).toThrow(/unknown request type/);
-    expect(() => signCert('x', { subject: [{ type: 'CN' }] })).toThrow(expect.objectContaining({ id: 'x', message: 'subject is not a list of RDNs' }));
-    expect(() => signCert('x', { notBefore: 1.5 })).toThrow(/whole milliseconds/);
-    expect(() => signCert('x', { spki: 'a b' })).toThrow(/base64/);
-  });
-
-  it('reads a CRL from the bytes after its line, also when the request is refused', () => {
-    const tbs = Buffer.from('3000', 'hex');
-    const reads: number[] = [];
-    const payload = (bytes: number): Buffer => (reads.push(bytes), tbs.subarray(0, bytes));
-    expect(parseSignerRequest('{"type":"sign-crl","id":"c1","bytes":2}', payload)).toEqual({ type: 'sign-crl', id: 'c1', tbs });
-    expect(() => parseSignerRequest('{"type":"sign-crl","bytes":2}', payload)).toThrow(/no valid id/);
-    expect(() => parseSignerRequest('{"type":"sign-crl","id":"c2"}', payload)).toThrow(/without its TBSCertList/);
-    expect(reads).toEqual([2, 2]);
-    expect(() => parseSignerRequest('{"type":"check","id":"c3","bytes":-1}', payload)).toThrow(/impossible payload/);
-  });
-
-  it('keeps only the known fields', () => {
-    expect(signCert('x', { extra: 1, subject: [{ type: 'CN', value: 'v', more: 2 }] })).toEqual({
-      type: 'sign-cert', id: 'x', serial: '7F01', subject: [{ type: 'CN', value: 'v' }], emails: [], spki: userSpki, notBefore: now, notAfter: now + 3600_000,
+describe('the namespace, whatever the supervisor says', () => {
+  it('refuses a subject outside the CA namespace without touching the token', () => {
+    token.gone = true;
+    expect(handle(signCert('n1', { subject: [{ type: 'O', value: 'Elsewhere' }, { type: 'CN', value: 'Jane' }] }))).toMatchObject({
+      type: 'error',
+      id: 'n1',
+      tokenGone: false,
+      reason: 'subject /O=Elsewhere/CN=Jane outside the CA namespace',
     });
+    token.gone = false;
+  });
+
+  it("refuses the CA's own subject, even inside the namespace", () => {
+    const own = createSignerHandler(createCertTemplate(parseConfig('DN_FORMAT=/CN=%s\n', 'own.conf'), ca), ca, token, () => undefined);
+    expect(own.handle(signCert('n2', { subject: [{ type: 'CN', value: 'EC CA' }] }))).toMatchObject({ type: 'error', id: 'n2', reason: "subject equal to the CA's own" });
   });
 });

@@ -1,0 +1,23 @@
+/**
+ * Descriptors a process inherited without meaning to. Node opens everything
+ * of its own close-on-exec, and so are the descriptors spawn hands a child;
+ * one without the flag came through exec from whoever started the process
+ * and is closed, unless the caller keeps it (the supervisor's --pin-fd).
+ */
+import { closeSync, readdirSync, readFileSync } from 'node:fs';
+
+const O_CLOEXEC = 0o2000000;
+
+export function closeInheritedDescriptors(keep: (fd: number) => boolean): void {
+  for (const name of readdirSync('/proc/self/fd')) {
+    const fd = Number(name);
+    if (keep(fd)) continue;
+    let flags: number;
+    try {
+      flags = parseInt(/^flags:\s+([0-7]+)/m.exec(readFileSync(`/proc/self/fdinfo/${fd}`, 'latin1'))?.[1] ?? '0', 8);
+    } catch {
+      continue; // the directory's own descriptor, closed since
+    }
+    if (!(flags & O_CLOEXEC)) closeSync(fd);
+  }
+}

@@ -1,0 +1,44 @@
+/**
+ * Publication in CRL_DIR: the numbered copy crl-<N>.pem (and .der) written
+ * atomically, then the latest link crl.pem -> crl-<N>.pem replaced
+ * atomically (a symlink under a temp name, renamed over the old one), so a
+ * reader sees the old CRL or the new one, never a partial file.
+ */
+import { existsSync, mkdirSync, renameSync, symlinkSync, unlinkSync } from 'node:fs';
+import { join } from 'node:path';
+import { fsyncDirectory } from '@etoken-ca/contract/io/revocation-queue-dir';
+import { writeFileAtomic } from '../store/ca-store.js';
+import { pemBytes } from '@etoken-ca/x509/pem';
+
+export type CrlFormat = 'pem' | 'der';
+
+export const latestCrlName = (format: CrlFormat): string => `crl.${format}`;
+export const numberedCrlName = (number: number, format: CrlFormat): string => `crl-${number}.${format}`;
+
+function replaceLink(dir: string, target: string, name: string): void {
+  const temp = join(dir, `.${name}.new`);
+  try {
+    unlinkSync(temp);
+  } catch {
+    // none left over
+  }
+  symlinkSync(target, temp);
+  renameSync(temp, join(dir, name));
+}
+
+/** Publishes a signed CRL; returns the path of its numbered copy in the first format. */
+export function publishCrl(dir: string, number: number, der: Buffer, formats: readonly CrlFormat[]): string {
+  mkdirSync(dir, { recursive: true, mode: 0o755 });
+  for (const format of formats) {
+    writeFileAtomic(join(dir, numberedCrlName(number, format)), format === 'pem' ? pemBytes(der, 'X509 CRL') : der, 0o644);
+  }
+  fsyncDirectory(dir);
+  for (const format of formats) replaceLink(dir, numberedCrlName(number, format), latestCrlName(format));
+  fsyncDirectory(dir);
+  return join(dir, numberedCrlName(number, formats[0] ?? 'pem'));
+}
+
+/** Whether the latest link of every format points at an existing file. */
+export function latestCrlPresent(dir: string, formats: readonly CrlFormat[]): boolean {
+  return formats.every((format) => existsSync(join(dir, latestCrlName(format))));
+}

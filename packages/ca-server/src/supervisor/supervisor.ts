@@ -1,0 +1,339 @@
+/**
+ * The issuance pipeline of the root supervisor, in three steps:
+ *   admit            spool entry -> parser -> the parser's answer checked -> subject and lifetime decided
+ *   reserve and sign a serial reserved in the journal -> the signer -> its answer checked
+ *   record, answer   journal flush -> answer published -> derived files
+ * Every outcome is recorded in the journal before the client can see it, and
+ * a certificate is answered only if the token was stable across its
+ * signature and the certificate is exactly the one asked for.
+ */
+import { existsSync, lstatSync } from 'node:fs';
+import type { Config } from '@etoken-ca/contract/core/config';
+import type { Outcome } from '@etoken-ca/contract/core/cadb/database';
+import { onelineDn } from '@etoken-ca/contract/core/dn';
+import { ExitCode } from '@etoken-ca/contract/core/exit-codes';
+import { inNamespace } from '@etoken-ca/contract/core/namespace';
+import { answerFile, lockFile, requestFile, type Answer, type SpoolLayout } from '@etoken-ca/contract/core/spool';
+import { faultPoint } from '@etoken-ca/contract/io/fault-point';
+import type { ParsedRequest } from '@etoken-ca/protocol/parser-messages';
+import type { CaCertificate } from '@etoken-ca/x509/ca-certificate';
+import { encodeName } from '@etoken-ca/x509/name';
+import { sameName } from '@etoken-ca/x509/oneline-name';
+import type { CertificateContent } from '@etoken-ca/x509/template';
+import type { AuditLog } from './audit-log.js';
+import { decideActiveLimit } from './core/active-limit.js';
+import { parserAnswerProblem } from './core/parser-answer-check.js';
+import { RequestTracker } from './core/request-state.js';
+import { computeValidity, type Validity } from './core/validity.js';
+import { lockOwnerAlive } from './proc.js';
+import type { SignedAnswerChecks } from './signed-answers.js';
+import { prepareAnswer, writeAnswer, type PreparedAnswer } from './spool/answers.js';
+import { readSpoolEntry } from './spool/entry.js';
+import { removeSpoolName } from './spool/remove-entry.js';
+import { derToPem, type CaStore } from './store/ca-store.js';
+import type { SignOutcome, TokenManager } from './token-manager.js';
+import type { ParserClient } from './workers/parser-client.js';
+
+export interface SupervisorDeps {
+  readonly config: Config;
+  readonly layout: SpoolLayout;
+  readonly store: CaStore;
+  readonly parser: ParserClient;
+  readonly token: TokenManager;
+  readonly log: AuditLog;
+  readonly clientGid: number;
+  readonly ca: CaCertificate;
+  readonly checks: SignedAnswerChecks;
+  readonly clock?: () => number;
+}
+
+/** An admitted request: what the certificate will say, short of its serial. */
+interface Admitted {
+  readonly fields: ParsedRequest;
+  /** The subject as index.txt spells it. */
+  readonly subject: string;
+}
+
+/** A signature the supervisor accepted, recorded next. */
+interface Signed {
+  readonly serial: string;
+  readonly der: Buffer;
+  readonly validity: Validity;
+  readonly subject: string;
+  readonly supersede: readonly string[];
+}
+
+/** The lock is a symlink to a name that does not exist: look at the link itself, never follow it. */
+function lockPresent(path: string): boolean {
+  return lstatSync(path, { throwIfNoEntry: false })?.isSymbolicLink() === true;
+}
+
+const MAX_UNREMOVABLE = 10_000;
+const TRY_AGAIN = 'try again';
+
+/** What a client whose certificate was withheld is told, by what happened to the signature. */
+const WITHHELD_BECAUSE: Readonly<Record<string, string>> = {
+  'token-changed': 'the token changed during signing',
+  'token-gone': 'the token failed during signing',
+  exited: 'the signer stopped during signing',
+  stuck: 'the signer stopped responding',
+  untrusted: "the signer's answer failed its checks",
+};
+
+export class Supervisor {
+  private readonly tracker = new RequestTracker();
+  /** Rejected entries that could not be removed (a non-empty directory): reported once, not again at every rescan. */
+  private readonly unremovable = new Set<string>();
+  /** Requests per subject between their reserve record and their outcome, for MAX_ACTIVE_CERTS. */
+  private readonly signingFor = new Map<string, number>();
+  private readonly clock: () => number;
+
+  constructor(private readonly d: SupervisorDeps) {
+    this.clock = d.clock ?? Date.now;
+  }
+
+  get inFlight(): number {
+    return this.tracker.size;
+  }
+
+  isInFlight(id: string): boolean {
+    return this.tracker.has(id);
+  }
+
+  /** A lock appeared (inotify or rescan). Safe to call repeatedly for the same id. */
+  onLock(id: string): void {
+    if (this.tracker.has(id) || this.unremovable.has(id) || existsSync(answerFile(this.d.layout, id))) return;
+    // Events also name locks that were just removed (by their client, or by us after a rejection): nothing to do or log.
+    if (lstatSync(lockFile(this.d.layout, id), { throwIfNoEntry: false }) === undefined) return;
+    const prior = this.d.store.db.outcome(id);
+    if (prior) {
+      this.d.log.info({ event: 'request.repeated', req: id }, 'request already finished: answering its recorded outcome');
+      this.answer(id, this.answerFor(id, prior));
+      return;
+    }
+    this.tracker.begin(id);
+    this.process(id).catch((e: Error) => {
+      this.d.log.error({ event: 'request.failed', req: id, err: e.message }, 'internal error while processing a request');
+      this.tracker.drop(id);
+      this.answer(id, { status: 'refused', exit: ExitCode.software, reason: 'internal error in etoken-ca-server' });
+    });
+  }
+
+  private async process(id: string): Promise<void> {
+    const admitted = await this.admit(id);
+    if (!admitted) return;
+    const signed = await this.reserveAndSign(id, admitted);
+    if (signed) await this.recordAndAnswer(id, signed);
+  }
+
+  /** Step 1: the spool entry checked, parsed, and the parser's answer checked against the request. */
+  private async admit(id: string): Promise<Admitted | null> {
+    const { config, layout, log } = this.d;
+    const entry = readSpoolEntry(layout, id, config.maxRequestSize, {
+      ownerAlive: (owner, uid) => lockOwnerAlive(owner.pid, owner.startTime, uid),
+    });
+    if (!entry.ok) {
+      this.reject(id, entry.reason, entry.gone);
+      return null;
+    }
+    log.info({ event: 'request.received', req: id, uid: entry.uid, bytes: entry.bytes.length }, 'request received');
+    faultPoint('server.after-received');
+
+    const parsed = await this.d.parser.parse(id, entry.bytes);
+    faultPoint('server.after-parse');
+    if (!parsed.ok) return this.refuse(id, parsed.exit, parsed.reason);
+    const lie = parserAnswerProblem(entry.bytes, parsed.fields, config);
+    if (lie) {
+      this.d.parser.distrust(id, lie);
+      return this.refuse(id, ExitCode.tempFail, `request parser failed; ${TRY_AGAIN}`);
+    }
+    const subject = onelineDn(parsed.fields.subject);
+    if (!inNamespace(config.namespace, parsed.fields.subject)) return this.refuse(id, ExitCode.dataError, 'subject outside the CA namespace', subject);
+    if (sameName(encodeName(parsed.fields.subject), this.d.ca.subjectDer)) return this.refuse(id, ExitCode.dataError, "subject equal to the CA's own", subject);
+    this.tracker.advance(id, 'validated');
+    return { fields: parsed.fields, subject };
+  }
+
+  /** Step 2: a serial reserved durably enough to be withheld after a crash, the signature, and its checks. Loops while the token is not ready. */
+  private async reserveAndSign(id: string, { fields, subject }: Admitted): Promise<Signed | null> {
+    const { config, store, log } = this.d;
+    for (;;) {
+      await this.d.token.whenReady();
+      if (!lockPresent(lockFile(this.d.layout, id))) {
+        this.tracker.drop(id);
+        log.info({ event: 'request.abandoned', req: id, subject }, 'client gave up while the token was not ready');
+        return null;
+      }
+      let validity: Validity;
+      try {
+        validity = computeValidity({
+          now: new Date(this.clock()),
+          proxyLifetime: fields.proxyLifetime,
+          maxCertLifetime: fields.maxCertLifetime,
+          config,
+          caNotAfter: new Date(this.d.ca.notAfter),
+        });
+      } catch (e) {
+        return this.refuse(id, ExitCode.dataError, (e as Error).message, subject);
+      }
+      // Checked right before the reserve record, with no await in between: two requests of one subject cannot both pass.
+      const limit = decideActiveLimit({
+        max: config.maxActiveCerts,
+        revokeOnReplace: config.revokeOnReplace,
+        active: config.maxActiveCerts > 0 ? store.db.activeFor(subject, this.clock()).map((e) => e.serial) : [],
+        inFlight: this.signingFor.get(subject) ?? 0,
+      });
+      if (limit.kind === 'refuse') return this.refuse(id, limit.exit, limit.reason, subject);
+      const serial = store.db.unusedSerial();
+      store.append({ t: 'reserve', req: id, serial, subject, notAfter: validity.notAfter, at: this.clock() });
+      faultPoint('server.after-reserve');
+      const content: CertificateContent = { serial, subject: fields.subject, emails: fields.emails, spki: fields.spki, ...validity };
+      this.signingFor.set(subject, (this.signingFor.get(subject) ?? 0) + 1);
+      let outcome: SignOutcome;
+      try {
+        outcome = await this.d.token.sign({ type: 'sign-cert', id, content });
+      } finally {
+        this.doneSigning(subject);
+      }
+      faultPoint('server.after-signer-returned');
+      switch (outcome.kind) {
+        case 'not-sent':
+          store.append({ t: 'release', serial, at: this.clock() });
+          continue;
+        case 'refused':
+          return this.refuse(id, ExitCode.dataError, outcome.reason, subject, serial);
+        case 'signed': {
+          if (!outcome.stable) return this.withhold(id, serial, subject, 'token-changed', 'token changed during the signature');
+          const wrong = this.d.checks.certificate(content, outcome.der);
+          if (wrong) {
+            this.d.token.distrustSigner(id, wrong);
+            return this.withhold(id, serial, subject, 'untrusted', `the signer's certificate failed its check: ${wrong}`);
+          }
+          this.tracker.advance(id, 'signed');
+          return { serial, der: outcome.der, validity, subject, supersede: limit.supersede };
+        }
+        case 'crl-signed':
+          this.d.token.distrustSigner(id, 'a CRL signature where a certificate was asked for');
+          return this.withhold(id, serial, subject, 'untrusted', 'the signer answered with a CRL signature');
+        case 'lost':
+          return this.withhold(id, serial, subject, outcome.loss, outcome.reason);
+      }
+    }
+  }
+
+  /** Step 3: durable first, then the answer, then the derived files and the audit record. */
+  private async recordAndAnswer(id: string, signed: Signed): Promise<void> {
+    const { store, log } = this.d;
+    const { serial, der, subject, validity } = signed;
+    const cert = store.append({ t: 'issue', req: id, serial, der: der.toString('base64'), at: this.clock() });
+    // Superseded in the same flush as their replacement; index.txt catches up on the CRL path.
+    const superseded = signed.supersede.filter((old) => store.append({ t: 'revoke', serial: old, reason: 'superseded', at: this.clock(), by: 'REVOKE_ON_REPLACE' }));
+    faultPoint('server.after-issue-appended');
+    // The flush starts first (fdatasync runs off the main thread); the answer is written while it runs and
+    // becomes visible only once it is done.
+    const durable = store.commit();
+    const prepared = this.prepare(id, { status: 'issued', serial, pem: derToPem(der) });
+    try {
+      await durable;
+    } catch (e) {
+      prepared?.discard();
+      throw e;
+    }
+    faultPoint('server.after-flush');
+    this.tracker.advance(id, 'recorded');
+    if (prepared) this.attempt(id, () => prepared.publish());
+    faultPoint('server.after-answer-written');
+    // Derived from the journal (rebuilt from it after a crash): not worth making the client wait for.
+    store.recordIssued(cert!, der);
+    store.append({ t: 'answer', req: id, at: this.clock() });
+    this.tracker.advance(id, 'answered');
+    log.info(
+      { event: 'cert.issued', req: id, serial, subject, notBefore: new Date(validity.notBefore).toISOString(), notAfter: new Date(validity.notAfter).toISOString() },
+      'certificate issued',
+    );
+    for (const old of superseded) {
+      log.info({ event: 'cert.revoked', serial: old, subject, reason: 'superseded', by: 'REVOKE_ON_REPLACE', req: id, replacement: serial }, `certificate ${old} superseded by ${serial}`);
+    }
+  }
+
+  /** A spool entry that is not a request to work on: answered when someone may still be waiting, removed either way. */
+  private reject(id: string, reason: string, gone: boolean): void {
+    const { layout, log } = this.d;
+    this.tracker.drop(id);
+    if (gone) {
+      log.info({ event: 'request.abandoned', req: id, reason }, 'client gone before its request was read');
+    } else {
+      log.warn({ event: 'spool.rejected', req: id, reason }, `spool entry rejected: ${reason}`);
+      this.answer(id, { status: 'refused', exit: ExitCode.dataError, reason: `spool entry rejected: ${reason}` });
+    }
+    const removed = removeSpoolName(lockFile(layout, id)) && removeSpoolName(requestFile(layout, id));
+    if (!removed) {
+      if (this.unremovable.size >= MAX_UNREMOVABLE) this.unremovable.clear();
+      this.unremovable.add(id);
+    }
+  }
+
+  private refuse(id: string, exit: number, reason: string, subject?: string, serial?: string): null {
+    this.d.store.append({ t: 'refuse', req: id, exit, reason, at: this.clock(), ...(serial ? { serial } : {}) });
+    this.tracker.advance(id, 'refused');
+    this.d.log.warn({ event: 'cert.refused', req: id, subject, reason }, `request refused: ${reason}`);
+    this.answer(id, { status: 'refused', exit, reason });
+    return null;
+  }
+
+  /** Signed, or maybe signed, and never to be handed out: revoked at once. */
+  private async withhold(id: string, serial: string, subject: string, because: string, why: string): Promise<null> {
+    const { store, log } = this.d;
+    const withheld = store.append({ t: 'withhold', req: id, serial, why, at: this.clock() });
+    await store.commit();
+    store.recordWithheld(withheld);
+    this.tracker.advance(id, 'withheld');
+    log.warn({ event: 'cert.withheld', req: id, serial, subject, reason: why }, 'certificate withheld and revoked');
+    this.answer(id, { status: 'refused', exit: ExitCode.tempFail, reason: withheldMessage(because) });
+    return null;
+  }
+
+  private doneSigning(subject: string): void {
+    const left = (this.signingFor.get(subject) ?? 1) - 1;
+    if (left > 0) this.signingFor.set(subject, left);
+    else this.signingFor.delete(subject);
+  }
+
+  private answerFor(id: string, outcome: Outcome): Answer {
+    switch (outcome.kind) {
+      case 'issued':
+        try {
+          return { status: 'issued', serial: outcome.serial, pem: this.d.store.issuedPem(outcome.serial) };
+        } catch (e) {
+          this.d.log.error({ event: 'request.failed', req: id, serial: outcome.serial, err: (e as Error).message }, `certificate ${outcome.serial} was issued but its newcerts/ file cannot be read`);
+          return { status: 'refused', exit: ExitCode.software, reason: 'internal error in etoken-ca-server' };
+        }
+      case 'refused':
+        return { status: 'refused', exit: outcome.exit, reason: outcome.reason };
+      case 'withheld':
+        return { status: 'refused', exit: ExitCode.tempFail, reason: withheldMessage('token-changed') };
+    }
+  }
+
+  private answer(id: string, answer: Answer): void {
+    this.attempt(id, () => writeAnswer(this.d.layout, id, answer, this.d.clientGid));
+  }
+
+  private prepare(id: string, answer: Answer): PreparedAnswer | undefined {
+    return this.attempt(id, () => prepareAnswer(this.d.layout, id, answer, this.d.clientGid));
+  }
+
+  /** A client that gets no answer times out and may ask again: logged, never fatal. */
+  private attempt<T>(id: string, write: () => T): T | undefined {
+    try {
+      return write();
+    } catch (e) {
+      this.d.log.error({ event: 'answer.failed', req: id, err: (e as Error).message }, 'cannot write the answer');
+      return undefined;
+    }
+  }
+}
+
+function withheldMessage(because: string): string {
+  return `certificate withheld: ${WITHHELD_BECAUSE[because] ?? 'the signature could not be confirmed'}; ${TRY_AGAIN}`;
+}

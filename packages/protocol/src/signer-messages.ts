@@ -1,0 +1,190 @@
+/**
+ * The supervisor and the signer: certificates and CRLs to sign, presence
+ * checks, and what the signer says about its token. The PIN never travels
+ * here (it has its own pipe). The signer checks every request it is sent;
+ * the supervisor checks every event it gets back, and what a signed
+ * certificate or CRL contains (see the supervisor's answer checks).
+ */
+import type { CertificateContent } from '@etoken-ca/x509/template';
+import { idOf, MessageFields, MAX_REASON } from './fields.js';
+import { encodeFrame, type Frame } from './frames.js';
+import { ProtocolViolation } from './violation.js';
+
+/** supervisor -> signer: a certificate to build from the fixed template and sign. */
+export interface SignCertRequest {
+  readonly type: 'sign-cert';
+  readonly id: string;
+  readonly content: CertificateContent;
+}
+
+/**
+ * supervisor -> signer: a TBSCertList to sign, built by the supervisor from
+ * the database; the signer checks it is a CRL of this CA and answers only
+ * the signature. Its bytes follow the line.
+ */
+export interface SignCrlRequest {
+  readonly type: 'sign-crl';
+  readonly id: string;
+  readonly tbs: Buffer;
+}
+
+/** supervisor -> signer: a presence check (same token serial, session still logged in). */
+export interface CheckRequest {
+  readonly type: 'check';
+  readonly id: string;
+}
+
+export type SignerRequest = SignCertRequest | SignCrlRequest | CheckRequest;
+
+/** Token facts shown before the PIN is asked (readable without login). */
+export interface TokenInfo {
+  readonly label: string;
+  readonly serial: string;
+  readonly slot: number;
+  readonly pinCountLow: boolean;
+  readonly pinFinalTry: boolean;
+  readonly pinLocked: boolean;
+}
+
+/** signer -> supervisor */
+export type SignerEvent =
+  /** Token found and its CA public key matches the CA certificate: send the PIN. */
+  | { readonly type: 'token'; readonly token: TokenInfo }
+  /** Logged in; ready for requests. */
+  | { readonly type: 'ready' }
+  /** Login refused; the signer exits after this. `pinIncorrect` when the token said CKR_PIN_INCORRECT. */
+  | { readonly type: 'login-failed'; readonly reason: string; readonly pinIncorrect: boolean; readonly pinLocked: boolean }
+  /** The signer cannot use the token (wrong token, no key, gone); it exits after this. */
+  | { readonly type: 'fatal'; readonly reason: string; readonly tokenGone: boolean }
+  /** `tokenOk`: the check right after signing passed (same serial, session still logged in). The DER follows the line. */
+  | { readonly type: 'cert'; readonly id: string; readonly der: Buffer; readonly tokenOk: boolean }
+  /** The signature over a SignCrlRequest's TBSCertList. */
+  | { readonly type: 'crl'; readonly id: string; readonly signature: Buffer; readonly tokenOk: boolean }
+  | { readonly type: 'check'; readonly id: string; readonly ok: boolean; readonly reason?: string }
+  /** This one request failed; `tokenGone` when the token error means it is gone. */
+  | { readonly type: 'error'; readonly id: string; readonly reason: string; readonly tokenGone: boolean };
+
+/** A CRL of 100,000 entries is about 5 MB of TBSCertList. */
+export const MAX_CRL_TBS = 64 << 20;
+const MAX_CERTIFICATE = 16 * 1024;
+const MAX_SIGNATURE = 1024;
+const MAX_SPKI = 4096;
+const MAX_EMAILS = 8;
+const MAX_EMAIL = 254;
+const MAX_TOKEN_TEXT = 64;
+
+export function encodeSignerRequest(request: SignerRequest): Buffer[] {
+  switch (request.type) {
+    case 'check':
+      return encodeFrame({ ...request });
+    case 'sign-crl':
+      return encodeFrame({ type: request.type, id: request.id }, request.tbs);
+    case 'sign-cert': {
+      const { spki, ...content } = request.content;
+      return encodeFrame({ type: request.type, id: request.id, ...content, spki: spki.toString('base64') });
+    }
+  }
+}
+
+export function readSignerRequest(frame: Frame): SignerRequest {
+  const { type } = frame.message;
+  switch (type) {
+    case 'check': {
+      const f = new MessageFields(frame.message, 'check request', ['id']);
+      f.none(frame.payload);
+      return { type, id: f.requestId() };
+    }
+    case 'sign-crl': {
+      const f = new MessageFields(frame.message, 'CRL request', ['id']);
+      return { type, id: f.requestId(), tbs: f.payload(frame.payload, MAX_CRL_TBS) };
+    }
+    case 'sign-cert': {
+      const f = new MessageFields(frame.message, 'certificate request', ['id', 'serial', 'subject', 'emails', 'spki', 'notBefore', 'notAfter']);
+      f.none(frame.payload);
+      const time = (key: string): number => f.integer(key, 0, 253402300799000);
+      return {
+        type,
+        id: f.requestId(),
+        content: {
+          serial: f.string('serial', 42),
+          subject: f.rdns('subject'),
+          emails: f.list('emails', MAX_EMAILS, (v) => (typeof v === 'string' && v.length > 0 && v.length <= MAX_EMAIL ? v : undefined)),
+          spki: f.base64('spki', MAX_SPKI),
+          notBefore: time('notBefore'),
+          notAfter: time('notAfter'),
+        },
+      };
+    }
+    default:
+      throw new ProtocolViolation('unknown request type', idOf(frame.message));
+  }
+}
+
+export function encodeSignerEvent(event: SignerEvent): Buffer[] {
+  switch (event.type) {
+    case 'cert':
+      return encodeFrame({ type: event.type, id: event.id, tokenOk: event.tokenOk }, event.der);
+    case 'crl':
+      return encodeFrame({ ...event, signature: event.signature.toString('base64') });
+    default:
+      return encodeFrame({ ...event });
+  }
+}
+
+function readTokenInfo(value: unknown, fail: (why: string) => never): TokenInfo {
+  if (typeof value !== 'object' || value === null) return fail('has no token object');
+  const f = new MessageFields(value as Record<string, unknown>, 'token info', ['label', 'serial', 'slot', 'pinCountLow', 'pinFinalTry', 'pinLocked']);
+  return {
+    label: f.string('label', MAX_TOKEN_TEXT),
+    serial: f.string('serial', MAX_TOKEN_TEXT),
+    slot: f.integer('slot', 0, 2 ** 32 - 1),
+    pinCountLow: f.boolean('pinCountLow'),
+    pinFinalTry: f.boolean('pinFinalTry'),
+    pinLocked: f.boolean('pinLocked'),
+  };
+}
+
+export function readSignerEvent(frame: Frame): SignerEvent {
+  const { type } = frame.message;
+  const fields = (what: string, keys: readonly string[], payload = false): MessageFields => {
+    const f = new MessageFields(frame.message, what, keys);
+    if (!payload) f.none(frame.payload);
+    return f;
+  };
+  switch (type) {
+    case 'token': {
+      const f = fields('token event', ['token']);
+      return { type, token: readTokenInfo(frame.message.token, (why) => f.fail(why)) };
+    }
+    case 'ready':
+      fields('ready event', []);
+      return { type };
+    case 'login-failed': {
+      const f = fields('login event', ['reason', 'pinIncorrect', 'pinLocked']);
+      return { type, reason: f.string('reason', MAX_REASON), pinIncorrect: f.boolean('pinIncorrect'), pinLocked: f.boolean('pinLocked') };
+    }
+    case 'fatal': {
+      const f = fields('fatal event', ['reason', 'tokenGone']);
+      return { type, reason: f.string('reason', MAX_REASON), tokenGone: f.boolean('tokenGone') };
+    }
+    case 'cert': {
+      const f = fields('certificate', ['id', 'tokenOk'], true);
+      return { type, id: f.requestId(), der: f.payload(frame.payload, MAX_CERTIFICATE), tokenOk: f.boolean('tokenOk') };
+    }
+    case 'crl': {
+      const f = fields('CRL signature', ['id', 'signature', 'tokenOk']);
+      return { type, id: f.requestId(), signature: f.base64('signature', MAX_SIGNATURE), tokenOk: f.boolean('tokenOk') };
+    }
+    case 'check': {
+      const f = fields('check answer', ['id', 'ok', 'reason']);
+      const reason = f.optionalString('reason', MAX_REASON);
+      return { type, id: f.requestId(), ok: f.boolean('ok'), ...(reason === undefined ? {} : { reason }) };
+    }
+    case 'error': {
+      const f = fields('error', ['id', 'reason', 'tokenGone']);
+      return { type, id: f.requestId(), reason: f.string('reason', MAX_REASON), tokenGone: f.boolean('tokenGone') };
+    }
+    default:
+      throw new ProtocolViolation('signer sent an unknown message', idOf(frame.message));
+  }
+}
