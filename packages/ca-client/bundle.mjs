@@ -1,11 +1,7 @@
 // Bundles the compiled client into one CommonJS file, dist/etoken-ca-client.js,
 // which the bin runs, and makes its V8 code cache. The client starts once per logon: Node resolves and
 // reads every ES module on its own, and starts a CommonJS program sooner than
-// an ES module (the package is "type": "commonjs" for that). Measured on
-// 2 cores, median of 25 runs, spawn to the lock in the spool, next to a bare
-// `node -e 0` (16 ms) in the same run: 29 ms from the ES-module bundle behind
-// an ES-module bin, 25 ms as CommonJS, 22 ms once node:crypto also waits until
-// the request is published (certificate-check.ts).
+// an ES module (the package is "type": "commonjs" for that; README, Performance).
 import { build } from 'esbuild';
 import { readFileSync, writeFileSync } from 'node:fs';
 import Module from 'node:module';

@@ -49,7 +49,7 @@ export function makeServerFixture(token: TestToken, extra: Record<string, string
     ...extra,
   };
   const configPath = join(dir, 'etoken-ca.conf');
-  writeFileSync(configPath, Object.entries(keys).map(([k, v]) => `${k}="${v}"\n`).join(''), { mode: 0o644 });
+  writeFileSync(configPath, Object.entries(keys).map(([k, v]) => `${k}="${v.replace(/["\\]/g, '\\$&')}"\n`).join(''), { mode: 0o644 });
   return { dir, configPath, caDir, spoolDir };
 }
 
@@ -130,9 +130,9 @@ export class RunningServer {
 }
 
 /** Starts the server with the token's PIN on fd 3 and waits until the token is logged in. */
-export async function startServer(fixture: ServerFixture, pin: string, waitReady = true): Promise<RunningServer> {
+export async function startServer(fixture: ServerFixture, pin: string, waitReady = true, bin = SERVER_BIN): Promise<RunningServer> {
   // The installed wrapper, as systemd starts it: node with the runtime guard.
-  const child = spawn(SERVER_BIN, ['--config', fixture.configPath, '--pin-fd', '3'], {
+  const child = spawn(bin, ['--config', fixture.configPath, '--pin-fd', '3'], {
     stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
     env: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
   });

@@ -11,7 +11,7 @@ import { connect, createServer } from 'node:net';
 import { constants } from 'node:os';
 import { dirname, isAbsolute, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { CLIENT_DN, createTestPki, openssl, type TestPki } from './pki.js';
+import { CLIENT_DN, createTestPki, openssl, type CertAndKey, type TestPki } from './pki.js';
 import { findSystemUser, giveTo, isRoot, systemUser } from './users.js';
 
 export const MYPROXY_SERVER = '/usr/sbin/myproxy-server';
@@ -51,6 +51,8 @@ export interface LogonOptions {
   readonly csrPem?: string;
   /** Kill myproxy-logon after this long (it has no timeout of its own). Default 180 s. */
   readonly timeoutMs?: number;
+  /** Authenticate with this certificate and key instead of the test PKI's trusted-retriever client. */
+  readonly credential?: CertAndKey;
 }
 
 export interface LogonResult {
@@ -250,8 +252,8 @@ export async function startMyProxy(opts: MyProxyOptions): Promise<MyProxyServer>
         PATH: minimalPath(),
         HOME: logonDir,
         X509_CERT_DIR: pki.trustDir,
-        X509_USER_CERT: pki.client.certPath,
-        X509_USER_KEY: pki.client.keyPath,
+        X509_USER_CERT: (o.credential ?? pki.client).certPath,
+        X509_USER_KEY: (o.credential ?? pki.client).keyPath,
       };
       const done = await runToExit(MYPROXY_LOGON, args, clientEnv, o.timeoutMs ?? 180_000);
       const certPem = existsSync(outFile) ? firstCertificate(readFileSync(outFile, 'utf8')) : null;

@@ -9,7 +9,7 @@
  */
 import { createHash } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
-import { lstatSync, mkdirSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, lstatSync, mkdirSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { TEST_BUILD_MARKER } from '@etoken-ca/contract/io/fault-point';
 import { findRepo } from './repo.js';
@@ -37,7 +37,8 @@ function checkRootOwned(path: string): void {
 /** Installs the current build into `prefix` (root-owned, 0755); throws with the installer's output on failure. */
 export function installInto(prefix: string): void {
   checkRootOwned(prefix);
-  mkdirSync(prefix, { recursive: true, mode: 0o755 });
+  mkdirSync(prefix, { recursive: true });
+  chmodSync(prefix, 0o755);
   const run = spawnSync(process.execPath, [CHECKOUT_SERVER, 'install', '--prefix', prefix], { encoding: 'utf8', env: { PATH: process.env.PATH ?? '/usr/bin:/bin' } });
   if (run.status !== 0) throw new Error(`staging the code into ${prefix} failed (exit ${run.status}): ${run.stderr.trim() || run.stdout.trim()}`);
 }

@@ -70,7 +70,7 @@ function finish(outcome: Outcome): void {
   }
   // Not from inside the answer's watch callback (where the outcome usually settles): libuv removes the
   // inotify watch only once that callback returns, and a process that exits with its watch still in
-  // place waits some 15 ms in the kernel for the watch to be torn down.
+  // place waits in the kernel for the watch to be torn down (README, Performance).
   setImmediate(() => process.exit(outcome.exit));
 }
 

@@ -21,10 +21,10 @@ export interface PreparedRequest {
 }
 
 /** Zeroes `raw` (it holds the passphrase); throws an exit-65 error for a malformed request. */
-export function prepareRequest(raw: Buffer, config: Pick<Config, 'dnFormat'>): PreparedRequest {
+export function prepareRequest(raw: Buffer, config: Pick<Config, 'dnFormat' | 'namespace'>): PreparedRequest {
   const spoolBytes = dropPassphrase(raw);
   const { csrDer, username } = parseRequest(spoolBytes);
-  const { subject } = requestedName(username, config.dnFormat);
+  const { subject } = requestedName(username, config);
   let spki: Buffer;
   let name: Buffer;
   try {

@@ -2,11 +2,10 @@
  * A public key's SubjectPublicKeyInfo in its one DER form: RSA as (n, e)
  * under rsaEncryption with NULL parameters, EC as an uncompressed point under
  * its named curve (the only form RFC 5480 makes every relying party read).
- * Written by hand because Node's own DER export costs about 150 µs a key, its
- * JWK export about 1 µs, and every request's key is re-encoded twice (parser
- * and signer).
+ * Written by hand: the reader of request keys (subject-key.ts) re-encodes the
+ * numbers it read and insists on the same bytes, without a round trip through
+ * OpenSSL on the path of every request (README, Performance).
  */
-import type { KeyObject } from 'node:crypto';
 import { bitString, nullValue, oid, sequence, unsignedInteger } from './der.js';
 
 export const RSA_ENCRYPTION = '1.2.840.113549.1.1.1';
@@ -41,29 +40,3 @@ export const rsaSpki = (modulus: Buffer, exponent: Buffer): Buffer =>
 
 /** `point`: 04 || x || y, each coordinate its curve's full size. */
 export const ecSpki = (curve: CurveName, point: Buffer): Buffer => sequence(sequence(oid(EC_PUBLIC_KEY), oid(CURVES[curve].oid)), bitString(point));
-
-const fromBase64url = (text: string | undefined): Buffer => Buffer.from(text ?? '', 'base64url');
-
-/** Left-pads a field element to its curve's size (JWK should already give it full length). */
-function coordinate(text: string | undefined, bytes: number): Buffer {
-  const value = fromBase64url(text);
-  if (value.length > bytes) throw new RangeError('EC coordinate longer than its field');
-  return Buffer.concat([Buffer.alloc(bytes - value.length), value]);
-}
-
-const isCurveName = (name: string | undefined): name is CurveName => name !== undefined && Object.hasOwn(CURVES, name);
-
-/** The canonical form of a key OpenSSL decoded. Throws RangeError for a key type or curve it has no form for. */
-export function canonicalSpki(key: KeyObject): Buffer {
-  if (key.asymmetricKeyType === 'rsa') {
-    const { n, e } = key.export({ format: 'jwk' });
-    return rsaSpki(fromBase64url(n), fromBase64url(e));
-  }
-  if (key.asymmetricKeyType === 'ec') {
-    const { crv, x, y } = key.export({ format: 'jwk' });
-    if (!isCurveName(crv)) throw new RangeError(`EC curve ${crv ?? 'unknown'} has no canonical encoding here`);
-    const { bytes } = CURVES[crv];
-    return ecSpki(crv, Buffer.concat([Buffer.of(4), coordinate(x, bytes), coordinate(y, bytes)]));
-  }
-  throw new RangeError(`key type ${key.asymmetricKeyType ?? 'unknown'} has no canonical encoding here`);
-}

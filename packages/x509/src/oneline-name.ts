@@ -2,7 +2,8 @@
  * A Name in index.txt's spelling: OpenSSL's X509_NAME_oneline, which
  * `openssl ca` writes and the whole product uses for subjects (listings,
  * filters, per-subject counts, namespace patterns). Every entry is
- * `/SHORTNAME=value` in order, multi-valued RDNs included; the value is the
+ * `/SHORTNAME=value` in order, `+SHORTNAME=value` for the further values of
+ * a multi-valued RDN (OpenSSL 3; 1.1 wrote `/` there too); the value is the
  * string's own content octets, each byte outside printable ASCII written as
  * \xHH; a GeneralString made of 4-byte units with three zero bytes keeps only
  * the fourth (OpenSSL's one special case). OpenSSL names an attribute by its
@@ -67,12 +68,12 @@ function valueText(tag: number, bytes: Buffer): string {
 export function onelineName(name: Buffer): string {
   let out = '';
   for (const rdn of childrenOf(name, readElement(name))) {
-    for (const atv of childrenOf(name, rdn)) {
+    childrenOf(name, rdn).forEach((atv, i) => {
       const [type, value] = childrenOf(name, atv);
       if (!type || !value) throw new Error('malformed name attribute');
       const oid = decodeOid(contentOf(name, type));
-      out += `/${SHORT_NAMES[oid] ?? oid}=${valueText(value.tag, contentOf(name, value))}`;
-    }
+      out += `${i === 0 ? '/' : '+'}${SHORT_NAMES[oid] ?? oid}=${valueText(value.tag, contentOf(name, value))}`;
+    });
   }
   return out;
 }

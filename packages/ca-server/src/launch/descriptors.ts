@@ -1,8 +1,10 @@
 /**
  * Descriptors a process inherited without meaning to. Node opens everything
- * of its own close-on-exec, and so are the descriptors spawn hands a child;
- * one without the flag came through exec from whoever started the process
- * and is closed, unless the caller keeps it (the supervisor's --pin-fd).
+ * of its own close-on-exec and marks the low descriptors it inherited
+ * (0 to 15, libuv's uv_disable_stdio_inheritance) close-on-exec too, so none
+ * of those reaches a child. One without the flag came through exec from
+ * whoever started the process and would reach every child: it is closed,
+ * unless the caller keeps it (the supervisor's --pin-fd).
  */
 import { closeSync, readdirSync, readFileSync } from 'node:fs';
 

@@ -14,7 +14,7 @@ export function parseSpooledRequest(bytes: Buffer, config: Config): ParsedReques
   if (bytes.length > config.maxRequestSize) throw badRequest(`request larger than ${config.maxRequestSize} bytes`);
   const request = parseRequest(bytes);
   return {
-    ...requestedName(request.username, config.dnFormat),
+    ...requestedName(request.username, config),
     proxyLifetime: request.proxyLifetime,
     maxCertLifetime: request.maxCertLifetime,
     spki: csrPublicKey(request.csrDer, config),

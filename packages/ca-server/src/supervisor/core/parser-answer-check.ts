@@ -23,7 +23,7 @@ export function parserAnswerProblem(request: Buffer, fields: ParsedRequest, conf
   let expected: ReturnType<typeof requestedName>;
   try {
     text = parseRequest(request);
-    expected = requestedName(text.username, config.dnFormat);
+    expected = requestedName(text.username, config);
   } catch (e) {
     return `it accepted a request the contract refuses (${(e as Error).message})`;
   }

@@ -15,14 +15,15 @@ describe('install manifest', () => {
     const m = manifest('/opt/p');
     const text = wrapperScript(m, m.programs[2]!, '/usr/bin/node');
     expect(text).toContain('ETOKEN_CA_CONFIG="${ETOKEN_CA_CONFIG:-/opt/p/etc/sysconfig/etoken-ca}"');
-    expect(text).toContain('exec /usr/bin/node /opt/p/usr/local/lib/etoken-ca/node_modules/@etoken-ca/ca-client/bin/etoken-ca-client.js "$@"');
+    expect(text).toContain('exec /usr/bin/node --inspect-port=192.0.2.1:9229 /opt/p/usr/local/lib/etoken-ca/node_modules/@etoken-ca/ca-client/bin/etoken-ca-client.js "$@"');
   });
 
-  it('gives the server the same unreachable inspector port as its shebang', () => {
+  it('gives every program the runtime guard its shebang gives node', () => {
     const m = manifest('');
     expect(wrapperScript(m, m.programs[0]!, '/usr/bin/node')).toContain(
       'exec /usr/bin/node --inspect-port=192.0.2.1:9229 /usr/local/lib/etoken-ca/node_modules/@etoken-ca/ca-server/bin/etoken-ca-server.js "$@"',
     );
+    for (const program of m.programs) expect(wrapperScript(m, program, '/usr/bin/node')).toContain('/usr/bin/node --inspect-port=192.0.2.1:9229 ');
   });
 
   it('moves the path defaults of the sysconfig file and the unit, and nothing else', () => {

@@ -1,9 +1,9 @@
 /**
  * The certificates of the CA database, column by column: typed arrays and
  * byte pools instead of one object and two strings per certificate, with an
- * open-addressing hash of the serials. A million certificates take about
- * 100 MB instead of several hundred, and loading index.txt copies serials
- * and subjects straight from its bytes without making a string of either.
+ * open-addressing hash of the serials: a fraction of the memory (README,
+ * Performance), and loading index.txt copies serials and subjects straight
+ * from its bytes without making a string of either.
  * Rows keep insertion order (index.txt order); an update rewrites a row in place.
  */
 import type { SerialHex } from '../serial.js';
