@@ -10,14 +10,15 @@
  */
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTimeFromStat } from '@etoken-ca/contract/core/spool';
 import { myproxyRequest } from '../../packages/ca-client/src/testing/myproxy-request.js';
 import { makeServerFixture, removeFixture, startServer, type RunningServer, type ServerFixture } from '../helpers/ca-server.js';
 import { makeCsr } from '../helpers/fake-server.js';
+import { caProblems } from '../helpers/ca-invariants.js';
 import { createTestToken, type TestToken } from '../helpers/softhsm.js';
 import { runClient } from '../helpers/spool-client.js';
 import { systemUser, type SystemUser } from '../helpers/users.js';
@@ -36,6 +37,7 @@ let incoming: string;
 let request: Buffer;
 let secretFile: string;
 let secretMtime: number;
+let secretAtime: number;
 /** A live process of the myproxy user: locks naming it look like a waiting client's. */
 let liveOwner: ChildProcess;
 let liveTarget: string;
@@ -113,9 +115,14 @@ beforeAll(async () => {
   mkdirSync(fixture.spoolDir, { mode: 0o755 });
   execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=32m,nr_inodes=40000,mode=0755', 'tmpfs', fixture.spoolDir]);
   incoming = join(fixture.spoolDir, 'incoming');
-  secretFile = join(fixture.dir, 'secret');
+  const planted = join(fixture.dir, 'planted');
+  mkdirSync(planted);
+  execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m,mode=0755,strictatime', 'tmpfs', planted]);
+  secretFile = join(planted, 'secret');
   writeFileSync(secretFile, `${SECRET}\n`, { mode: 0o600 });
+  writeFileSync(join(planted, 'control'), 'read by the test itself\n', { mode: 0o600 });
   secretMtime = statSync(secretFile).mtimeMs;
+  secretAtime = statSync(secretFile).atimeMs;
   request = myproxyRequest((await makeCsr(fixture.dir, 'genuine')).pem, { username: '/O=Example/CN=Genuine User' });
   liveOwner = spawn('sleep', ['600'], { uid: myproxy.uid, gid: myproxy.gid, stdio: 'ignore' });
   await sleep(100);
@@ -127,22 +134,24 @@ afterAll(async () => {
   liveOwner?.kill('SIGKILL');
   await server?.stop();
   if (fixture) spawnSync('umount', ['-l', fixture.spoolDir]);
+  if (secretFile) spawnSync('umount', ['-l', dirname(secretFile)]);
   token?.cleanup();
   if (fixture) removeFixture(fixture);
 });
 
 describe.sequential('spool attacks by the myproxy account', () => {
   it('starts only below root-owned parents (checked at start-up)', async () => {
-    const bad = makeServerFixture(token, { SPOOL_DIR: '/tmp/etoken-ca-untrusted/spool' });
-    mkdirSync('/tmp/etoken-ca-untrusted', { recursive: true, mode: 0o755 });
-    execFileSync('chown', [`${myproxy.uid}:${myproxy.gid}`, '/tmp/etoken-ca-untrusted']);
+    const untrusted = mkdtempSync('/tmp/etoken-ca-untrusted-');
+    chmodSync(untrusted, 0o755);
+    execFileSync('chown', [`${myproxy.uid}:${myproxy.gid}`, untrusted]);
+    const bad = makeServerFixture(token, { SPOOL_DIR: join(untrusted, 'spool') });
     try {
       const refused = await startServer(bad, token.pin, false);
       await new Promise((r) => (refused.exited ? r(null) : refused.child.once('exit', r)));
       expect(refused.child.exitCode).toBe(78);
-      expect(refused.stderr.join('')).toMatch(/etoken-ca-untrusted/);
+      expect(refused.stderr.join('')).toContain(untrusted);
     } finally {
-      execFileSync('rm', ['-rf', '/tmp/etoken-ca-untrusted']);
+      rmSync(untrusted, { recursive: true, force: true });
       removeFixture(bad);
     }
   });
@@ -214,26 +223,29 @@ describe.sequential('spool attacks by the myproxy account', () => {
   }, 240_000);
 
   it('a full disk: clients fail cleanly, nothing is corrupted, service resumes when space returns', async () => {
-    const filler = `${newId()}.req`;
-    spawnSync('/bin/sh', ['-c', `head -c 64M /dev/zero > ${filler}`], { uid: myproxy.uid, gid: myproxy.gid, cwd: incoming });
-    // The sweeper may free what earlier attacks left meanwhile: keep the disk full while the client runs.
-    const keepFull = spawn('/bin/sh', ['-c', `while :; do head -c 1M /dev/zero >> ${filler} 2>/dev/null; sleep 0.02; done`], {
-      uid: myproxy.uid,
-      gid: myproxy.gid,
-      cwd: incoming,
-      stdio: 'ignore',
-    });
+    // Written by root beside incoming/ on the spool's tmpfs: the sweeper, which frees only incoming/, cannot make room.
+    const filler = join(fixture.spoolDir, 'filler');
+    spawnSync('/bin/sh', ['-c', `head -c 64M /dev/zero > ${filler}`]);
+    expect(spawnSync('/bin/sh', ['-c', `printf x >> ${filler}`]).status, 'the spool is full').not.toBe(0);
+    const issued = server.events('cert.issued').length;
     const full = await runClient(request, fixture.configPath);
-    keepFull.kill('SIGKILL');
-    await new Promise((r) => (keepFull.exitCode !== null || keepFull.signalCode !== null ? r(null) : keepFull.once('exit', r)));
     expect(full.code, full.stderr).not.toBe(0);
     expect(full.stdout).toBe('');
     expect(server.exited).toBe(false);
-    asMyproxy(`rm -f ${filler}`);
+    expect(server.events('cert.issued')).toHaveLength(issued);
+    rmSync(filler);
     await genuineRequest(10_000);
+    expect(caProblems(fixture.caDir, []).problems).toEqual([]);
   }, 60_000);
 
   it('never read or wrote outside the spool, never crashed, issued only to genuine clients', async () => {
+    // The secret's filesystem records every read (strictatime): a read shows, as the control file's does.
+    const control = join(dirname(secretFile), 'control');
+    const controlBefore = statSync(control).atimeMs;
+    await sleep(20);
+    readFileSync(control);
+    expect(statSync(control).atimeMs).toBeGreaterThan(controlBefore);
+    expect(statSync(secretFile).atimeMs, 'the secret was read').toBe(secretAtime);
     expect(statSync(secretFile).mtimeMs).toBe(secretMtime);
     expect(readFileSync(secretFile, 'utf8')).toBe(`${SECRET}\n`);
     expect(JSON.stringify(server.logs)).not.toContain(SECRET);
