@@ -2,9 +2,14 @@
  * Notices published requests at once: inotify on incoming/ (fs.watch), plus a
  * full rescan at start-up, on a timer, after a burst and after any watcher
  * error, because inotify can overflow silently (Node drops IN_Q_OVERFLOW).
+ *
+ * A client writes its request before it publishes the lock, so a lock whose
+ * request is not there is no client's: such locks wait in a second lane,
+ * handed on a batch at a time when nothing else is pending, and a flood of
+ * them costs a genuine request one lstat each, not their whole handling.
  */
-import { readdirSync, watch, type FSWatcher } from 'node:fs';
-import { classifySpoolName, type SpoolLayout } from '@etoken-ca/contract/core/spool';
+import { lstatSync, readdirSync, watch, type FSWatcher } from 'node:fs';
+import { classifySpoolName, requestFile, type SpoolLayout } from '@etoken-ca/contract/core/spool';
 
 export interface WatcherOptions {
   readonly layout: SpoolLayout;
@@ -16,12 +21,16 @@ export interface WatcherOptions {
 }
 
 const BURST_EVENTS = 512;
+/** Locks without a request handed on per turn of the event loop. */
+const SUSPECT_BATCH = 64;
 
 export class SpoolWatcher {
   private watcher: FSWatcher | null = null;
   private timer: NodeJS.Timeout | null = null;
   private eventsSinceRescan = 0;
   private rescanSoon: NodeJS.Timeout | null = null;
+  private readonly suspects = new Set<string>();
+  private drainScheduled = false;
 
   constructor(private readonly o: WatcherOptions) {}
 
@@ -48,7 +57,7 @@ export class SpoolWatcher {
     }
     for (const name of names) {
       const entry = classifySpoolName(name);
-      if (entry?.kind === 'lock') this.o.onLock(entry.id);
+      if (entry?.kind === 'lock') this.lock(entry.id);
     }
     this.o.onRescan(names);
   }
@@ -79,6 +88,27 @@ export class SpoolWatcher {
     }
     if (typeof filename !== 'string') return;
     const entry = classifySpoolName(filename);
-    if (entry?.kind === 'lock') this.o.onLock(entry.id);
+    if (entry?.kind === 'lock') this.lock(entry.id);
+  }
+
+  private lock(id: string): void {
+    if (lstatSync(requestFile(this.o.layout, id), { throwIfNoEntry: false })) return this.o.onLock(id);
+    this.suspects.add(id);
+    if (this.drainScheduled) return;
+    this.drainScheduled = true;
+    setImmediate(() => this.drainSuspects());
+  }
+
+  /** After the I/O already waiting (genuine locks among it), a batch of suspects; then yields again. */
+  private drainSuspects(): void {
+    this.drainScheduled = false;
+    for (const id of [...this.suspects].slice(0, SUSPECT_BATCH)) {
+      this.suspects.delete(id);
+      this.o.onLock(id);
+    }
+    if (this.suspects.size > 0 && !this.drainScheduled) {
+      this.drainScheduled = true;
+      setImmediate(() => this.drainSuspects());
+    }
   }
 }
