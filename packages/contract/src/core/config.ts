@@ -62,6 +62,8 @@ export interface Config {
   readonly crlDays: number;
   readonly crlReissueDays: number;
   readonly crlDropExpired: boolean;
+  /** How many numbered CRL copies CRL_DIR keeps. */
+  readonly crlKeep: number;
   readonly postCrlCommand: string;
   readonly hookUser: string;
   readonly hookTimeout: number;
@@ -207,6 +209,7 @@ const SCHEMA: Readonly<Record<string, KeySpec<keyof Config>>> = {
   CRL_DAYS: spec('crlDays', int(1, 366), '30'),
   CRL_REISSUE_DAYS: spec('crlReissueDays', int(0, 365), '7'),
   CRL_DROP_EXPIRED: spec('crlDropExpired', bool, 'no'),
+  CRL_KEEP: spec('crlKeep', int(1, 100000), '10'),
   POST_CRL_COMMAND: spec('postCrlCommand', command, ''),
   HOOK_USER: spec('hookUser', userName, 'nobody'),
   HOOK_TIMEOUT: spec('hookTimeout', int(1, 3600), '60'),

@@ -19,7 +19,7 @@ import type { SignCrlRequest } from '@etoken-ca/protocol/signer-messages';
 import { buildTbsCertList, type CrlTemplate } from '@etoken-ca/x509/crl';
 import { assembleSigned } from '@etoken-ca/x509/signed';
 import { crlDue, DAY_MS, msUntilCrlCanBeDated, nextCrlTimes } from './crl-schedule.js';
-import { latestCrlPresent, publishCrl } from './crl-files.js';
+import { latestCrlPresent, publishCrl, pruneCrlCopies } from './crl-files.js';
 import { pruneDoneEntries } from './done-entries.js';
 import type { PostCrlHook } from './post-crl-hook.js';
 import { scanQueue } from './queue-reader.js';
@@ -33,7 +33,7 @@ export interface CrlSigner {
   distrustSigner(id: string, reason: string): void;
 }
 
-export type RevocationSettings = Pick<Config, 'crlDir' | 'crlFormats' | 'crlDays' | 'crlReissueDays' | 'crlDropExpired'>;
+export type RevocationSettings = Pick<Config, 'crlDir' | 'crlFormats' | 'crlDays' | 'crlReissueDays' | 'crlDropExpired' | 'crlKeep'>;
 
 export interface RevocationServiceDeps {
   readonly settings: RevocationSettings;
@@ -154,6 +154,8 @@ export class RevocationService {
       { event: 'crl.issued', number, entries: entries.count, thisUpdate: new Date(times.thisUpdate).toISOString(), nextUpdate: new Date(times.nextUpdate).toISOString(), path },
       `CRL ${number} published with ${entries.count} entries`,
     );
+    const pruned = pruneCrlCopies(settings.crlDir, settings.crlKeep);
+    if (pruned.length > 0) log.info({ event: 'crl.pruned', numbers: pruned }, `removed the copies of ${pruned.length} older CRL(s), keeping ${settings.crlKeep}`);
     const hook = this.d.postCrl(number, path);
     for (const r of requests) moveToDone(this.d.queue, { ...r, crlNumber: number, doneAt: this.clock() });
     await hook;
