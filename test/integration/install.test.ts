@@ -131,6 +131,23 @@ describe('etoken-ca-server install', () => {
     await refusedWhile(78, new RegExp(`${parent}: group-writable`), () => chmodSync(parent, 0o775), () => chmodSync(parent, 0o755));
   });
 
+  it.each([
+    ['the server wrapper the unit runs as root', 'usr/local/sbin/etoken-ca-server', 0o757],
+    ['the client wrapper MyProxy runs', 'usr/local/bin/etoken-ca-client', 0o775],
+    ['the revoke-cert wrapper', 'usr/local/sbin/revoke-cert', 0o757],
+    ['the unit', 'etc/systemd/system/etoken-ca.service', 0o646],
+    ['the drop-in', 'etc/systemd/system/myproxy-server.service.d/etoken-ca.conf', 0o664],
+  ])('refuses %s when others than root can change it', async (_, file, mode) => {
+    const path = join(prefix, file);
+    const before = statSync(path).mode & 0o7777;
+    await refusedWhile(78, new RegExp(`${path}: (world|group)-writable`), () => chmodSync(path, mode), () => chmodSync(path, before));
+  });
+
+  it("refuses code the workers cannot read, saying what to do", async () => {
+    const lib = join(prefix, 'usr/local/lib');
+    await refusedWhile(78, new RegExp(`code \\(the workers run it as CA_USER and PARSER_USER: install it with etoken-ca-server install, or build where every account can read\\): ${lib}: the unprivileged accounts cannot enter it`), () => chmodSync(lib, 0o750), () => chmodSync(lib, 0o755));
+  });
+
   it('refuses a world-writable config', async () => {
     await refusedWhile(78, new RegExp(`${configFile}: world-writable`), () => chmodSync(configFile, 0o646), () => chmodSync(configFile, 0o644));
   });
