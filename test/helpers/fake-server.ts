@@ -25,7 +25,6 @@ import {
   renameSync,
   rmSync,
   watch,
-  writeFileSync,
   writeSync,
 } from 'node:fs';
 import { createPrivateKey, createPublicKey, sign, type KeyObject } from 'node:crypto';
@@ -163,7 +162,7 @@ export class FakeServer {
     const template = createCertTemplate(this.config, authority);
     const now = Math.floor(Date.now() / 1000) * 1000;
     const spki = csrSubjectPublicKeyInfo(derOf(Buffer.from(csrPem), 'CERTIFICATE REQUEST'));
-    const tbs = buildTbs(template, { serial, ...requestedName(username ?? parseRequest(request.bytes).username, this.config.dnFormat), spki, notBefore: now, notAfter: now + 3600_000 });
+    const tbs = buildTbs(template, { serial, ...requestedName(username ?? parseRequest(request.bytes).username, this.config), spki, notBefore: now, notAfter: now + 3600_000 });
     const der = assembleSigned(tbs, template.algorithm, sign(template.algorithm.hash, tbs, createPrivateKey(readFileSync(ca.keyPath))));
     return pemBytes(der, 'CERTIFICATE').toString('latin1');
   }
