@@ -18,3 +18,17 @@ export function waitUntil(subscribe: (listener: () => void) => () => void, done:
     check();
   });
 }
+
+/**
+ * For conditions nothing announces (a file removed by a timer, a directory
+ * emptied): re-checked every `everyMs` until true, failing after `timeoutMs`
+ * with `why()`. A deadline, never a fixed wait.
+ */
+export async function pollUntil(done: () => boolean, timeoutMs: number, why: () => string, everyMs = 100): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (done()) return;
+    if (Date.now() > deadline) throw new Error(`${why()} within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, everyMs));
+  }
+}

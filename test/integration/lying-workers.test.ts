@@ -16,6 +16,7 @@ import { makeCsr } from '../helpers/fake-server.js';
 import { createTestToken, type TestToken } from '../helpers/softhsm.js';
 import { runClient, type ClientResult } from '../helpers/spool-client.js';
 import { installInto } from '../helpers/staged-code.js';
+import { serialsIn, withheldProblems } from '../helpers/withheld-crl.js';
 import { myproxyRequest } from '../../packages/ca-client/src/testing/myproxy-request.js';
 
 const PARSER_LIAR = `// A lying parser, for tests only: the honest answer, then what <config>.lie says.
@@ -94,6 +95,7 @@ async function expectCaught(result: ClientResult, worker: 'parser' | 'signer', b
   lie(null);
   const honest = await runClient(request(), fixture.configPath);
   expect(honest.code, honest.stderr).toBe(0);
+  honestStdouts.push(honest.stdout);
 }
 
 beforeAll(async () => {
@@ -117,6 +119,8 @@ afterAll(async () => {
   if (stage) rmSync(stage, { recursive: true, force: true });
 });
 
+/** What clients printed after each lie: none of it may carry a withheld serial. */
+const honestStdouts: string[] = [];
 let counts: { untrusted: number; issued: number; lines: number };
 beforeEach(() => {
   counts = { untrusted: server.events('worker.untrusted').length, issued: server.events('cert.issued').length, lines: indexLines().length };
@@ -156,12 +160,16 @@ describe('a lying signer', () => {
     await expectCaught(result, 'signer', counts);
     const withheld = server.events('cert.withheld').at(-1)!;
     expect(indexLines().find((l) => l.split('\t')[3] === withheld.serial)).toMatch(/^R\t\d+Z\t\d+Z,cessationOfOperation\t/);
+    // Beyond index.txt: the next published CRL lists it, and no client printed it.
+    expect(await withheldProblems(server, [String(withheld.serial)], [result.stdout, ...honestStdouts])).toEqual([]);
   });
 
   it('is caught when its CRL signature does not verify: the CRL is not published', async () => {
+    const honest = await runClient(request(), fixture.configPath);
+    expect(honest.code, honest.stderr).toBe(0);
+    const serial = serialsIn(honest.stdout)[0]!;
     lie({ worker: 'signer', crl: true });
     const published = server.events('crl.issued').length;
-    const serial = indexLines().find((l) => l.startsWith('V'))!.split('\t')[3]!;
     const queued = spawnSync(REVOKE_BIN, [serial, '--no-wait', '--config', fixture.configPath], { encoding: 'utf8' });
     expect(queued.status, queued.stderr).toBe(0);
     await server.waitFor('crl.not-published', 1, 30_000, (r) => /does not verify/.test(String(r.reason)));
