@@ -11,6 +11,7 @@ import { connect, createServer } from 'node:net';
 import { constants } from 'node:os';
 import { dirname, isAbsolute, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { CpuGroup } from './cpu-group.js';
 import { CLIENT_DN, createTestPki, openssl, type CertAndKey, type TestPki } from './pki.js';
 import { findSystemUser, giveTo, isRoot, systemUser } from './users.js';
 
@@ -38,6 +39,11 @@ export interface MyProxyOptions {
   readonly maxCertLifetime?: number;
   /** More config lines, each on its own line (e.g. certificate_issuer_checker /abs/path). */
   readonly extraConfig?: readonly string[];
+  /**
+   * Run myproxy-server (so its callouts) and the myproxy-logon clients in this CPU group, apart from the CA server,
+   * as systemd and other machines would: a burst of logons then does not take the CA's share of the CPU.
+   */
+  readonly cpuGroup?: CpuGroup | null;
 }
 
 export interface LogonOptions {
@@ -103,9 +109,10 @@ interface Finished {
  * Runs a program and resolves once it has exited and its output is read,
  * even when a daemonising child keeps the pipes open.
  */
-function runToExit(file: string, args: readonly string[], env: NodeJS.ProcessEnv, timeoutMs: number): Promise<Finished> {
+function runToExit(file: string, args: readonly string[], env: NodeJS.ProcessEnv, timeoutMs: number, group?: CpuGroup | null): Promise<Finished> {
   return new Promise((resolve, reject) => {
     const child = spawn(file, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    if (group && child.pid) group.add(child.pid);
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
@@ -232,6 +239,7 @@ export async function startMyProxy(opts: MyProxyOptions): Promise<MyProxyServer>
     };
     const port = await startDaemon(myproxy.name, configFile, storage, pidFile, env);
     const pid = Number(readFileSync(pidFile, 'utf8').trim());
+    opts.cpuGroup?.add(pid);
     let logons = 0;
 
     const logon = async (o: LogonOptions): Promise<LogonResult> => {
@@ -255,7 +263,7 @@ export async function startMyProxy(opts: MyProxyOptions): Promise<MyProxyServer>
         X509_USER_CERT: (o.credential ?? pki.client).certPath,
         X509_USER_KEY: (o.credential ?? pki.client).keyPath,
       };
-      const done = await runToExit(MYPROXY_LOGON, args, clientEnv, o.timeoutMs ?? 180_000);
+      const done = await runToExit(MYPROXY_LOGON, args, clientEnv, o.timeoutMs ?? 180_000, opts.cpuGroup);
       const certPem = existsSync(outFile) ? firstCertificate(readFileSync(outFile, 'utf8')) : null;
       return { ...done, certPem };
     };

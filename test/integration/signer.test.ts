@@ -65,17 +65,25 @@ class SignerProcess {
     return readSignerEvent(frame);
   }
 
-  sendPin(pin: string): void {
+  /** The PIN on its pipe, then the login request naming the token it is for. */
+  sendPin(pin: string, serial: string): void {
     this.worker.pipe(3).end(`${pin}\n`);
+    this.send({ type: 'login', serial, finalTryConfirmed: false });
   }
 
   send(request: SignerRequest): void {
     this.worker.send(encodeSignerRequest(request));
   }
 
+  /** The answer to `request`; a signature is announced before it is made, and only then. */
   async request(request: SignerRequest): Promise<SignerEvent> {
     this.send(request);
-    return this.next();
+    const event = await this.next();
+    if (event.type !== 'signing') return event;
+    expect(event).toEqual({ type: 'signing', id: (request as { id: string }).id });
+    const answer = await this.next();
+    expect(answer.type === 'cert' || answer.type === 'crl' || answer.type === 'error').toBe(true);
+    return answer;
   }
 
   stop(): Promise<number | null> {
@@ -112,7 +120,7 @@ async function startReady(configFile: string, token: TestToken, user: SystemUser
   const signer = new SignerProcess(configFile, user);
   const first = await signer.next();
   expect(first, signer.stderr.join('\n')).toMatchObject({ type: 'token', token: { label: token.label, serial: token.serial } });
-  signer.sendPin(token.pin);
+  signer.sendPin(token.pin, token.serial);
   expect(await signer.next()).toEqual({ type: 'ready' });
   return signer;
 }
@@ -199,7 +207,7 @@ describe('signer process on SoftHSM', () => {
   it('reports a wrong PIN as login-failed with pinIncorrect, and exits', async () => {
     const signer = new SignerProcess(writeConfig(dir, rsaToken), causer);
     expect((await signer.next()).type).toBe('token');
-    signer.sendPin('00000000');
+    signer.sendPin('00000000', rsaToken.serial);
     expect(await signer.next()).toMatchObject({ type: 'login-failed', pinIncorrect: true, pinLocked: false });
     expect(await signer.exited).not.toBe(0);
   });
@@ -221,8 +229,27 @@ describe('signer process on SoftHSM', () => {
     const before = userRequest('ec', 'before-pull');
     checkWithOpenssl(await signer.request(before), pulled, before);
     pulled.remove();
-    expect(await signer.request(userRequest('ec', 'after-pull'))).toMatchObject({ type: 'error', id: 'after-pull', tokenGone: true });
-    expect(await signer.request({ type: 'check', id: 'c2' })).toMatchObject({ type: 'check', id: 'c2', ok: false });
-    expect(await signer.stop()).toBe(0);
+    signer.send(userRequest('ec', 'after-pull'));
+    signer.send(userRequest('ec', 'never-started'));
+    expect(await signer.next()).toEqual({ type: 'signing', id: 'after-pull' });
+    expect(await signer.next()).toMatchObject({ type: 'error', id: 'after-pull', tokenGone: true });
+    // Nothing more goes to a token found gone: the signer says so and ends, the request after it never announced.
+    expect(await signer.next()).toMatchObject({ type: 'fatal', tokenGone: true });
+    expect(await signer.exited).toBe(69);
+  });
+
+  it('answers presence checks with the PIN flags while it waits for the login, and never tries a PIN for another token', async () => {
+    const signer = new SignerProcess(writeConfig(dir, rsaToken), causer);
+    expect((await signer.next()).type).toBe('token');
+    expect(await signer.request({ type: 'check', id: 'before-login' })).toEqual({
+      type: 'check',
+      id: 'before-login',
+      ok: true,
+      // A wrong PIN earlier in this file may have set SoftHSM's count-low flag.
+      token: { label: rsaToken.label, serial: rsaToken.serial, slot: 0, pinCountLow: expect.any(Boolean), pinFinalTry: false, pinLocked: false },
+    });
+    signer.sendPin(rsaToken.pin, 'another-token');
+    expect(await signer.next()).toMatchObject({ type: 'fatal', tokenGone: true, reason: expect.stringMatching(/serial is now .*, not another-token/) });
+    expect(await signer.exited).toBe(69);
   });
 });

@@ -90,6 +90,15 @@ describe('waitForAnswer', () => {
     expect(clock.pending).toBe(0);
   });
 
+  it('takes an answer that came with the deadline instead of giving up on it', async () => {
+    const { spool, clock, stop } = setup();
+    const wait = waitForAnswer(spool, clock, ID, stop.signal);
+    spool.answer(ID, REFUSED, false);
+    stop.abort();
+    await expect(wait.answer).resolves.toEqual(REFUSED);
+    expect(spool.watching).toBe(false);
+  });
+
   it('gives null at once when already aborted', async () => {
     const { spool, clock, stop } = setup();
     stop.abort();

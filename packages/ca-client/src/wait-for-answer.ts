@@ -11,7 +11,7 @@ export const SAFETY_POLL_MS = 1000;
 export const FALLBACK_POLL_MS = 100;
 
 export interface AnswerWait {
-  /** The answer, or null once the wait is stopped or `signal` aborts. */
+  /** The answer, or null once the wait is stopped or `signal` aborts with none there. */
   readonly answer: Promise<Answer | null>;
   /** Looks for the answer now (right after publishing: the server may already have answered). */
   checkNow(): void;
@@ -34,7 +34,9 @@ export function waitForAnswer(spool: SpoolPort, clock: Clock, id: string, signal
     signal.removeEventListener('abort', onAbort);
     settle(result);
   };
-  const onAbort = (): void => finish(null);
+  // One last look before giving up: an answer that came with the deadline (the timer and the watch event ready
+  // in the same turn of a busy machine) is not thrown away.
+  const onAbort = (): void => finish(done ? null : spool.readAnswer(id));
   const checkNow = (): void => {
     if (done) return;
     const found = spool.readAnswer(id);
@@ -55,7 +57,7 @@ export function waitForAnswer(spool: SpoolPort, clock: Clock, id: string, signal
     },
   );
   pollEvery(watch ? SAFETY_POLL_MS : FALLBACK_POLL_MS);
-  if (signal.aborted) finish(null);
+  if (signal.aborted) onAbort();
   else signal.addEventListener('abort', onAbort, { once: true });
   return { answer, checkNow, stop: () => finish(null) };
 }

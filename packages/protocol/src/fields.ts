@@ -58,10 +58,18 @@ export class MessageFields {
     return value as boolean;
   }
 
+  optionalBoolean(key: string): boolean | undefined {
+    return this.message[key] === undefined ? undefined : this.boolean(key);
+  }
+
   integer(key: string, min: number, max: number): number {
     const value = this.message[key];
     if (!Number.isSafeInteger(value) || (value as number) < min || (value as number) > max) this.fail(`has no whole ${key} from ${min} to ${max}`);
     return value as number;
+  }
+
+  optionalInteger(key: string, min: number, max: number): number | undefined {
+    return this.message[key] === undefined ? undefined : this.integer(key, min, max);
   }
 
   base64(key: string, maxBytes: number): Buffer {

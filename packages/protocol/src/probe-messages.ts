@@ -10,6 +10,8 @@ export const TOKEN_ERROR_KINDS = [
   'wrong-token',
   /** The token went away (or its session did): recover by starting over. */
   'gone',
+  /** The token failed one operation (CKR_DEVICE_ERROR); it may still be there and logged in. */
+  'device',
   'pin-incorrect',
   'pin-locked',
   'pin-length',

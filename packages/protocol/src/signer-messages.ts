@@ -28,13 +28,30 @@ export interface SignCrlRequest {
   readonly tbs: Buffer;
 }
 
-/** supervisor -> signer: a presence check (same token serial, session still logged in). */
+/**
+ * supervisor -> signer: a presence check (same token serial, our session still
+ * open, and logged in once the signer is ready). Before the login it is
+ * answered with the token's current facts, PIN flags included.
+ */
 export interface CheckRequest {
   readonly type: 'check';
   readonly id: string;
 }
 
-export type SignerRequest = SignCertRequest | SignCrlRequest | CheckRequest;
+/**
+ * supervisor -> signer, once, after the token event: log in with the PIN that
+ * is waiting on the PIN pipe. `serial` is the token the PIN was asked for;
+ * `finalTryConfirmed` says the operator confirmed a final try. The signer
+ * checks both against the token right before the login and does not try when
+ * they no longer hold (another token, a counter that moved, a locked PIN).
+ */
+export interface LoginRequest {
+  readonly type: 'login';
+  readonly serial: string;
+  readonly finalTryConfirmed: boolean;
+}
+
+export type SignerRequest = SignCertRequest | SignCrlRequest | CheckRequest | LoginRequest;
 
 /** Token facts shown before the PIN is asked (readable without login). */
 export interface TokenInfo {
@@ -52,17 +69,35 @@ export type SignerEvent =
   | { readonly type: 'token'; readonly token: TokenInfo }
   /** Logged in; ready for requests. */
   | { readonly type: 'ready' }
-  /** Login refused; the signer exits after this. `pinIncorrect` when the token said CKR_PIN_INCORRECT. */
-  | { readonly type: 'login-failed'; readonly reason: string; readonly pinIncorrect: boolean; readonly pinLocked: boolean }
+  /**
+   * Login refused; the signer exits after this. `pinIncorrect` when the token said CKR_PIN_INCORRECT.
+   * `notTried`: the PIN never reached the token (its counter had moved to a final try nobody confirmed, or to locked).
+   */
+  | { readonly type: 'login-failed'; readonly reason: string; readonly pinIncorrect: boolean; readonly pinLocked: boolean; readonly notTried?: boolean }
   /** The signer cannot use the token (wrong token, no key, gone); it exits after this. */
   | { readonly type: 'fatal'; readonly reason: string; readonly tokenGone: boolean }
-  /** `tokenOk`: the check right after signing passed (same serial, session still logged in). The DER follows the line. */
-  | { readonly type: 'cert'; readonly id: string; readonly der: Buffer; readonly tokenOk: boolean }
+  /**
+   * `tokenOk`: the check right after signing passed (same serial, session still logged in). The DER follows the
+   * line. `tokenUs`: how long the token took over the signature, in microseconds (what the supervisor plans with).
+   */
+  | { readonly type: 'cert'; readonly id: string; readonly der: Buffer; readonly tokenOk: boolean; readonly tokenUs?: number }
   /** The signature over a SignCrlRequest's TBSCertList. */
-  | { readonly type: 'crl'; readonly id: string; readonly signature: Buffer; readonly tokenOk: boolean }
-  | { readonly type: 'check'; readonly id: string; readonly ok: boolean; readonly reason?: string }
-  /** This one request failed; `tokenGone` when the token error means it is gone. */
-  | { readonly type: 'error'; readonly id: string; readonly reason: string; readonly tokenGone: boolean };
+  | { readonly type: 'crl'; readonly id: string; readonly signature: Buffer; readonly tokenOk: boolean; readonly tokenUs?: number }
+  /** `token`: the token's current facts, given before the login. */
+  | { readonly type: 'check'; readonly id: string; readonly ok: boolean; readonly reason?: string; readonly token?: TokenInfo }
+  /**
+   * This one request failed; `tokenGone` when the token error means it is gone; `deviceError` when the
+   * token failed the operation (CKR_DEVICE_ERROR) but is still there, logged in: no signature came out.
+   */
+  | { readonly type: 'error'; readonly id: string; readonly reason: string; readonly tokenGone: boolean; readonly deviceError?: boolean }
+  /**
+   * Request `id` goes to the token now: sent right before each signature, so that the supervisor knows
+   * which requests a signer it has to stop may have signed (this one and those before it) and which
+   * it never started (those after it).
+   */
+  | { readonly type: 'signing'; readonly id: string }
+  /** --token-selftest: `signatures` made in `totalUs` microseconds, the slowest taking `slowestUs`. */
+  | { readonly type: 'timed'; readonly signatures: number; readonly totalUs: number; readonly slowestUs: number };
 
 /** A CRL of 100,000 entries is about 5 MB of TBSCertList. */
 export const MAX_CRL_TBS = 64 << 20;
@@ -76,6 +111,7 @@ const MAX_TOKEN_TEXT = 64;
 export function encodeSignerRequest(request: SignerRequest): Buffer[] {
   switch (request.type) {
     case 'check':
+    case 'login':
       return encodeFrame({ ...request });
     case 'sign-crl':
       return encodeFrame({ type: request.type, id: request.id }, request.tbs);
@@ -93,6 +129,11 @@ export function readSignerRequest(frame: Frame): SignerRequest {
       const f = new MessageFields(frame.message, 'check request', ['id']);
       f.none(frame.payload);
       return { type, id: f.requestId() };
+    }
+    case 'login': {
+      const f = new MessageFields(frame.message, 'login request', ['serial', 'finalTryConfirmed']);
+      f.none(frame.payload);
+      return { type, serial: f.string('serial', MAX_TOKEN_TEXT), finalTryConfirmed: f.boolean('finalTryConfirmed') };
     }
     case 'sign-crl': {
       const f = new MessageFields(frame.message, 'CRL request', ['id']);
@@ -123,7 +164,7 @@ export function readSignerRequest(frame: Frame): SignerRequest {
 export function encodeSignerEvent(event: SignerEvent): Buffer[] {
   switch (event.type) {
     case 'cert':
-      return encodeFrame({ type: event.type, id: event.id, tokenOk: event.tokenOk }, event.der);
+      return encodeFrame({ type: event.type, id: event.id, tokenOk: event.tokenOk, ...(event.tokenUs === undefined ? {} : { tokenUs: event.tokenUs }) }, event.der);
     case 'crl':
       return encodeFrame({ ...event, signature: event.signature.toString('base64') });
     default:
@@ -144,6 +185,12 @@ function readTokenInfo(value: unknown, fail: (why: string) => never): TokenInfo 
   };
 }
 
+/** A token time of up to an hour, when given. */
+function optionalTokenUs(f: MessageFields): { tokenUs?: number } {
+  const tokenUs = f.optionalInteger('tokenUs', 0, 3_600_000_000);
+  return tokenUs === undefined ? {} : { tokenUs };
+}
+
 export function readSignerEvent(frame: Frame): SignerEvent {
   const { type } = frame.message;
   const fields = (what: string, keys: readonly string[], payload = false): MessageFields => {
@@ -160,29 +207,49 @@ export function readSignerEvent(frame: Frame): SignerEvent {
       fields('ready event', []);
       return { type };
     case 'login-failed': {
-      const f = fields('login event', ['reason', 'pinIncorrect', 'pinLocked']);
-      return { type, reason: f.string('reason', MAX_REASON), pinIncorrect: f.boolean('pinIncorrect'), pinLocked: f.boolean('pinLocked') };
+      const f = fields('login event', ['reason', 'pinIncorrect', 'pinLocked', 'notTried']);
+      const notTried = f.optionalBoolean('notTried');
+      return {
+        type,
+        reason: f.string('reason', MAX_REASON),
+        pinIncorrect: f.boolean('pinIncorrect'),
+        pinLocked: f.boolean('pinLocked'),
+        ...(notTried === undefined ? {} : { notTried }),
+      };
     }
     case 'fatal': {
       const f = fields('fatal event', ['reason', 'tokenGone']);
       return { type, reason: f.string('reason', MAX_REASON), tokenGone: f.boolean('tokenGone') };
     }
     case 'cert': {
-      const f = fields('certificate', ['id', 'tokenOk'], true);
-      return { type, id: f.requestId(), der: f.payload(frame.payload, MAX_CERTIFICATE), tokenOk: f.boolean('tokenOk') };
+      const f = fields('certificate', ['id', 'tokenOk', 'tokenUs'], true);
+      const tokenUs = optionalTokenUs(f);
+      return { type, id: f.requestId(), der: f.payload(frame.payload, MAX_CERTIFICATE), tokenOk: f.boolean('tokenOk'), ...tokenUs };
     }
     case 'crl': {
-      const f = fields('CRL signature', ['id', 'signature', 'tokenOk']);
-      return { type, id: f.requestId(), signature: f.base64('signature', MAX_SIGNATURE), tokenOk: f.boolean('tokenOk') };
+      const f = fields('CRL signature', ['id', 'signature', 'tokenOk', 'tokenUs']);
+      const tokenUs = optionalTokenUs(f);
+      return { type, id: f.requestId(), signature: f.base64('signature', MAX_SIGNATURE), tokenOk: f.boolean('tokenOk'), ...tokenUs };
     }
     case 'check': {
-      const f = fields('check answer', ['id', 'ok', 'reason']);
+      const f = fields('check answer', ['id', 'ok', 'reason', 'token']);
       const reason = f.optionalString('reason', MAX_REASON);
-      return { type, id: f.requestId(), ok: f.boolean('ok'), ...(reason === undefined ? {} : { reason }) };
+      const token = frame.message.token === undefined ? undefined : readTokenInfo(frame.message.token, (why) => f.fail(why));
+      return { type, id: f.requestId(), ok: f.boolean('ok'), ...(reason === undefined ? {} : { reason }), ...(token === undefined ? {} : { token }) };
     }
     case 'error': {
-      const f = fields('error', ['id', 'reason', 'tokenGone']);
-      return { type, id: f.requestId(), reason: f.string('reason', MAX_REASON), tokenGone: f.boolean('tokenGone') };
+      const f = fields('error', ['id', 'reason', 'tokenGone', 'deviceError']);
+      const deviceError = f.optionalBoolean('deviceError');
+      return { type, id: f.requestId(), reason: f.string('reason', MAX_REASON), tokenGone: f.boolean('tokenGone'), ...(deviceError === undefined ? {} : { deviceError }) };
+    }
+    case 'signing': {
+      const f = fields('signing notice', ['id']);
+      return { type, id: f.requestId() };
+    }
+    case 'timed': {
+      const f = fields('self-test timing', ['signatures', 'totalUs', 'slowestUs']);
+      const us = (key: string): number => f.integer(key, 0, 3_600_000_000);
+      return { type, signatures: f.integer('signatures', 1, 1000), totalUs: us('totalUs'), slowestUs: us('slowestUs') };
     }
     default:
       throw new ProtocolViolation('signer sent an unknown message', idOf(frame.message));

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '@etoken-ca/contract/core/config';
-import type { SignerEvent, SignerRequest } from '@etoken-ca/protocol/signer-messages';
+import type { LoginRequest, SignerEvent, SignerRequest } from '@etoken-ca/protocol/signer-messages';
 import { parseCaCertificate } from '@etoken-ca/x509/ca-certificate';
 import { ecdsaRawToDer } from '@etoken-ca/x509/signature-algorithm';
 import type { CertificateContent } from '@etoken-ca/x509/template';
@@ -17,12 +17,21 @@ import { TokenError, type Token } from './token/token.js';
 class FakeToken implements Token {
   readonly info = { label: 'fake', serial: '1', slot: 0, pinCountLow: false, pinFinalTry: false, pinLocked: false };
   gone = false;
+  /** The next signatures fail with CKR_DEVICE_ERROR, the token staying there. */
+  deviceErrors = 0;
   present = true;
   presenceChecks = 0;
   constructor(private readonly key: KeyObject) {}
+  currentInfo() {
+    return this.info;
+  }
   login(): void {}
   sign(data: Buffer): Buffer {
     if (this.gone) throw new TokenError('gone', 'signing: CKR_DEVICE_REMOVED');
+    if (this.deviceErrors > 0) {
+      this.deviceErrors--;
+      throw new TokenError('device', 'signing: CKR_DEVICE_ERROR');
+    }
     return ecdsaRawToDer(sign('sha384', data, { key: this.key, dsaEncoding: 'ieee-p1363' }));
   }
   checkPresence() {
@@ -37,12 +46,13 @@ let ca: ReturnType<typeof parseCaCertificate>;
 let token: FakeToken;
 let signer: SignerHandler;
 /** One request on its own: handled, then confirmed by its own presence check. */
-const handle = (request: SignerRequest): SignerEvent => signer.confirm([signer.handle(request)])[0]!;
+const handle = (request: Exclude<SignerRequest, LoginRequest>): SignerEvent => signer.confirm([signer.handle(request)])[0]!;
 const log: string[] = [];
+
 const userSpki = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ type: 'spki', format: 'der' });
 const now = Math.floor(Date.now() / 1000) * 1000;
 const config = parseConfig('DN_FORMAT=/O=Example%s\n', 'test.conf');
-const signCert = (id: string, content: Partial<CertificateContent> = {}): SignerRequest => ({
+const signCert = (id: string, content: Partial<CertificateContent> = {}): Exclude<SignerRequest, LoginRequest> => ({
   type: 'sign-cert',
   id,
   content: { serial: '7F01', subject: [{ type: 'O', value: 'Example' }, { type: 'CN', value: 'Jane' }], emails: [], spki: userSpki, notBefore: now, notAfter: now + 3600_000, ...content },
@@ -107,6 +117,18 @@ describe('signer request handling', () => {
     expect(signer.confirm([signer.handle(signCert('g4'))])).toMatchObject([{ type: 'cert', id: 'g4', tokenOk: true }]);
     expect(signer.confirm([signer.handle(signCert('g5', { notAfter: now + 400 * 86400_000 }))])).toMatchObject([{ type: 'error', id: 'g5' }]);
     expect(token.presenceChecks).toBe(before + 2);
+  });
+});
+
+describe('what reaches the token', () => {
+  it('fails only the request a device error hit when the token is still there, and reports it gone when it is not', () => {
+    token.deviceErrors = 1;
+    expect(handle(signCert('d1'))).toEqual({ type: 'error', id: 'd1', reason: 'signing: CKR_DEVICE_ERROR', tokenGone: false, deviceError: true });
+    expect(handle(signCert('d2'))).toMatchObject({ type: 'cert', id: 'd2', tokenOk: true });
+    token.deviceErrors = 1;
+    token.present = false;
+    expect(handle(signCert('d3'))).toMatchObject({ type: 'error', id: 'd3', tokenGone: true, reason: expect.stringMatching(/CKR_DEVICE_ERROR; token serial changed/) });
+    token.present = true;
   });
 });
 

@@ -23,6 +23,26 @@ export function processUid(pid: number): number | null {
   }
 }
 
+let boot: { readAtMs: number; bootMs: number } | null = null;
+
+/**
+ * Wall-clock ms at which a process with this start time (clock ticks since boot, as in /proc/PID/stat)
+ * started, or null when /proc/uptime cannot be read. USER_HZ is 100 on Linux.
+ */
+export function processStartedAtMs(startTime: string): number | null {
+  const now = Date.now();
+  if (!boot || now - boot.readAtMs > 10_000) {
+    try {
+      const uptime = Number(readFileSync('/proc/uptime', 'latin1').split(' ')[0]);
+      if (!Number.isFinite(uptime)) return null;
+      boot = { readAtMs: now, bootMs: now - uptime * 1000 };
+    } catch {
+      return null;
+    }
+  }
+  return boot.bootMs + Number(startTime) * 10;
+}
+
 /** True when the process that made a lock still runs: same pid, same start time, same uid. */
 export function lockOwnerAlive(pid: number, startTime: string, uid: number): boolean {
   return processStartTime(pid) === startTime && processUid(pid) === uid;

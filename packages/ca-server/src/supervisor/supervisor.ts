@@ -13,7 +13,7 @@ import type { Outcome } from '@etoken-ca/contract/core/cadb/database';
 import { onelineDn } from '@etoken-ca/contract/core/dn';
 import { ExitCode } from '@etoken-ca/contract/core/exit-codes';
 import { inNamespace } from '@etoken-ca/contract/core/namespace';
-import { answerFile, lockFile, requestFile, type Answer, type SpoolLayout } from '@etoken-ca/contract/core/spool';
+import { answerFile, lockFile, requestFile, type Answer, type LockOwner, type SpoolLayout } from '@etoken-ca/contract/core/spool';
 import { faultPoint } from '@etoken-ca/contract/io/fault-point';
 import type { ParsedRequest } from '@etoken-ca/protocol/parser-messages';
 import type { CaCertificate } from '@etoken-ca/x509/ca-certificate';
@@ -25,7 +25,8 @@ import { decideActiveLimit } from './core/active-limit.js';
 import { parserAnswerProblem } from './core/parser-answer-check.js';
 import { RequestTracker } from './core/request-state.js';
 import { computeValidity, type Validity } from './core/validity.js';
-import { lockOwnerAlive } from './proc.js';
+import { lockOwnerAlive, processStartedAtMs } from './proc.js';
+import { SignQueue, type TokenAvailability, type Turn } from './sign-queue.js';
 import type { SignedAnswerChecks } from './signed-answers.js';
 import { prepareAnswer, writeAnswer, type PreparedAnswer } from './spool/answers.js';
 import { readSpoolEntry } from './spool/entry.js';
@@ -52,7 +53,15 @@ interface Admitted {
   readonly fields: ParsedRequest;
   /** The subject as index.txt spells it. */
   readonly subject: string;
+  /** The uid that owns it in the spool (the front end's account), and its waiting process. */
+  readonly account: number;
+  readonly owner: LockOwner;
+  /** The last moment its certificate is worth signing: its client still waits for the answer. */
+  readonly deadline: number;
 }
+
+/** Time to record, answer and let the client check a certificate, kept between a signature and the client's deadline. */
+const ANSWER_MARGIN_MS = 500;
 
 /** A signature the supervisor accepted, recorded next. */
 interface Signed {
@@ -73,12 +82,14 @@ const TRY_AGAIN = 'try again';
 
 /** What a client whose certificate was withheld is told, by what happened to the signature. */
 const WITHHELD_BECAUSE: Readonly<Record<string, string>> = {
-  'token-changed': 'the token changed during signing',
-  'token-gone': 'the token failed during signing',
+  'token-changed': 'the token was removed or changed during signing',
+  'token-gone': 'the token was removed or failed during signing',
   exited: 'the signer stopped during signing',
-  stuck: 'the signer stopped responding',
+  stuck: 'the token did not finish the signature in time (SIGNER_TIMEOUT)',
   untrusted: "the signer's answer failed its checks",
 };
+
+const AVAILABILITY: Readonly<Record<string, TokenAvailability>> = { ready: 'ready', failing: 'failing' };
 
 export class Supervisor {
   private readonly tracker = new RequestTracker();
@@ -87,9 +98,13 @@ export class Supervisor {
   /** Requests per subject between their reserve record and their outcome, for MAX_ACTIVE_CERTS. */
   private readonly signingFor = new Map<string, number>();
   private readonly clock: () => number;
+  /** Admitted requests waiting for the token. */
+  private readonly queue: SignQueue;
 
   constructor(private readonly d: SupervisorDeps) {
     this.clock = d.clock ?? Date.now;
+    this.queue = new SignQueue({ now: this.clock, availability: () => AVAILABILITY[d.token.state] ?? 'not-ready' });
+    d.token.onStateChange(() => this.queue.wake());
   }
 
   get inFlight(): number {
@@ -102,7 +117,12 @@ export class Supervisor {
 
   /** A lock appeared (inotify or rescan). Safe to call repeatedly for the same id. */
   onLock(id: string): void {
-    if (this.tracker.has(id) || this.unremovable.has(id) || existsSync(answerFile(this.d.layout, id))) return;
+    if (this.tracker.has(id)) {
+      // A client that gives up removes its lock: its turn at the token goes to the others.
+      if (!lockPresent(lockFile(this.d.layout, id))) this.queue.departed(id);
+      return;
+    }
+    if (this.unremovable.has(id) || existsSync(answerFile(this.d.layout, id))) return;
     // Events also name locks that were just removed (by their client, or by us after a rejection): nothing to do or log.
     if (lstatSync(lockFile(this.d.layout, id), { throwIfNoEntry: false }) === undefined) return;
     const prior = this.d.store.db.outcome(id);
@@ -129,6 +149,7 @@ export class Supervisor {
   /** Step 1: the spool entry checked, parsed, and the parser's answer checked against the request. */
   private async admit(id: string): Promise<Admitted | null> {
     const { config, layout, log } = this.d;
+    const seen = this.clock();
     const entry = readSpoolEntry(layout, id, config.maxRequestSize, {
       ownerAlive: (owner, uid) => lockOwnerAlive(owner.pid, owner.startTime, uid),
     });
@@ -151,73 +172,110 @@ export class Supervisor {
     if (!inNamespace(config.namespace, parsed.fields.subject)) return this.refuse(id, ExitCode.dataError, 'subject outside the CA namespace', subject);
     if (sameName(encodeName(parsed.fields.subject), this.d.ca.subjectDer)) return this.refuse(id, ExitCode.dataError, "subject equal to the CA's own", subject);
     this.tracker.advance(id, 'validated');
-    return { fields: parsed.fields, subject };
+    // The client's clock started when it did, before it published the request: its deadline is no later than this.
+    const started = Math.min(seen, processStartedAtMs(entry.owner.startTime) ?? seen);
+    const deadline = started + config.clientTimeout * 1000 - ANSWER_MARGIN_MS;
+    return { fields: parsed.fields, subject, account: entry.uid, owner: entry.owner, deadline };
   }
 
-  /** Step 2: a serial reserved durably enough to be withheld after a crash, the signature, and its checks. Loops while the token is not ready. */
-  private async reserveAndSign(id: string, { fields, subject }: Admitted): Promise<Signed | null> {
-    const { config, store, log } = this.d;
-    for (;;) {
-      await this.d.token.whenReady();
-      if (!lockPresent(lockFile(this.d.layout, id))) {
-        this.tracker.drop(id);
-        log.info({ event: 'request.abandoned', req: id, subject }, 'client gave up while the token was not ready');
-        return null;
-      }
-      let validity: Validity;
+  /**
+   * Step 2: a turn at the token (sign-queue.ts), a serial reserved durably enough to be withheld after a crash, the
+   * signature, and its checks. A request taken and not sent to the token (the token went away, the signer was
+   * replaced) goes back to the head of the queue.
+   */
+  private async reserveAndSign(id: string, admitted: Admitted): Promise<Signed | null> {
+    const { fields, subject } = admitted;
+    const { config, store } = this.d;
+    for (let again = false; ; again = true) {
+      const turn = await this.queue.turn(id, admitted.account, admitted.deadline, again);
+      if (turn.kind !== 'go') return this.noTurn(id, subject, turn);
+      let signed: { tokenMs?: number } | null = null;
       try {
-        validity = computeValidity({
-          now: new Date(this.clock()),
-          proxyLifetime: fields.proxyLifetime,
-          maxCertLifetime: fields.maxCertLifetime,
-          config,
-          caNotAfter: new Date(this.d.ca.notAfter),
-        });
-      } catch (e) {
-        return this.refuse(id, ExitCode.dataError, (e as Error).message, subject);
-      }
-      // Checked right before the reserve record, with no await in between: two requests of one subject cannot both pass.
-      const limit = decideActiveLimit({
-        max: config.maxActiveCerts,
-        revokeOnReplace: config.revokeOnReplace,
-        active: config.maxActiveCerts > 0 ? store.db.activeFor(subject, this.clock()).map((e) => e.serial) : [],
-        inFlight: this.signingFor.get(subject) ?? 0,
-      });
-      if (limit.kind === 'refuse') return this.refuse(id, limit.exit, limit.reason, subject);
-      const serial = store.db.unusedSerial();
-      store.append({ t: 'reserve', req: id, serial, subject, notAfter: validity.notAfter, at: this.clock() });
-      faultPoint('server.after-reserve');
-      const content: CertificateContent = { serial, subject: fields.subject, emails: fields.emails, spki: fields.spki, ...validity };
-      this.signingFor.set(subject, (this.signingFor.get(subject) ?? 0) + 1);
-      let outcome: SignOutcome;
-      try {
-        outcome = await this.d.token.sign({ type: 'sign-cert', id, content });
-      } finally {
-        this.doneSigning(subject);
-      }
-      faultPoint('server.after-signer-returned');
-      switch (outcome.kind) {
-        case 'not-sent':
-          store.append({ t: 'release', serial, at: this.clock() });
-          continue;
-        case 'refused':
-          return this.refuse(id, ExitCode.dataError, outcome.reason, subject, serial);
-        case 'signed': {
-          if (!outcome.stable) return this.withhold(id, serial, subject, 'token-changed', 'token changed during the signature');
-          const wrong = this.d.checks.certificate(content, outcome.der);
-          if (wrong) {
-            this.d.token.distrustSigner(id, wrong);
-            return this.withhold(id, serial, subject, 'untrusted', `the signer's certificate failed its check: ${wrong}`);
-          }
-          this.tracker.advance(id, 'signed');
-          return { serial, der: outcome.der, validity, subject, supersede: limit.supersede };
+        // Right before the token: nothing is signed for a client that has gone.
+        const waiting = this.stillWaiting(id, admitted);
+        if (waiting !== true) return this.noTurn(id, subject, { kind: 'gone', why: waiting });
+        let validity: Validity;
+        try {
+          validity = computeValidity({
+            now: new Date(this.clock()),
+            proxyLifetime: fields.proxyLifetime,
+            maxCertLifetime: fields.maxCertLifetime,
+            config,
+            caNotAfter: new Date(this.d.ca.notAfter),
+          });
+        } catch (e) {
+          return this.refuse(id, ExitCode.dataError, (e as Error).message, subject);
         }
-        case 'crl-signed':
-          this.d.token.distrustSigner(id, 'a CRL signature where a certificate was asked for');
-          return this.withhold(id, serial, subject, 'untrusted', 'the signer answered with a CRL signature');
-        case 'lost':
-          return this.withhold(id, serial, subject, outcome.loss, outcome.reason);
+        // Checked right before the reserve record, with no await in between: two requests of one subject cannot both pass.
+        const limit = decideActiveLimit({
+          max: config.maxActiveCerts,
+          revokeOnReplace: config.revokeOnReplace,
+          active: config.maxActiveCerts > 0 ? store.db.activeFor(subject, this.clock()).map((e) => e.serial) : [],
+          inFlight: this.signingFor.get(subject) ?? 0,
+        });
+        if (limit.kind === 'refuse') return this.refuse(id, limit.exit, limit.reason, subject);
+        const serial = store.db.unusedSerial();
+        store.append({ t: 'reserve', req: id, serial, subject, notAfter: validity.notAfter, at: this.clock() });
+        faultPoint('server.after-reserve');
+        const content: CertificateContent = { serial, subject: fields.subject, emails: fields.emails, spki: fields.spki, ...validity };
+        this.signingFor.set(subject, (this.signingFor.get(subject) ?? 0) + 1);
+        let outcome: SignOutcome;
+        try {
+          outcome = await this.d.token.sign({ type: 'sign-cert', id, content });
+        } finally {
+          this.doneSigning(subject);
+        }
+        faultPoint('server.after-signer-returned');
+        if (outcome.kind === 'signed') signed = { tokenMs: outcome.tokenMs };
+        switch (outcome.kind) {
+          case 'not-sent':
+            store.append({ t: 'release', serial, at: this.clock() });
+            continue;
+          case 'refused':
+            return this.refuse(id, ExitCode.dataError, outcome.reason, subject, serial);
+          case 'failed':
+            return this.refuse(id, ExitCode.tempFail, `the token failed this signature (${outcome.reason}); ${TRY_AGAIN}`, subject, serial);
+          case 'signed': {
+            if (!outcome.stable) return this.withhold(id, serial, subject, 'token-changed', 'token changed during the signature');
+            const wrong = this.d.checks.certificate(content, outcome.der);
+            if (wrong) {
+              this.d.token.distrustSigner(id, wrong);
+              return this.withhold(id, serial, subject, 'untrusted', `the signer's certificate failed its check: ${wrong}`);
+            }
+            this.tracker.advance(id, 'signed');
+            return { serial, der: outcome.der, validity, subject, supersede: limit.supersede };
+          }
+          case 'crl-signed':
+            this.d.token.distrustSigner(id, 'a CRL signature where a certificate was asked for');
+            return this.withhold(id, serial, subject, 'untrusted', 'the signer answered with a CRL signature');
+          case 'lost':
+            return this.withhold(id, serial, subject, outcome.loss, outcome.reason);
+        }
+      } finally {
+        turn.release(signed !== null, signed?.tokenMs);
       }
+    }
+  }
+
+  /** True while its client is still there to take the certificate: lock in place, its process alive, its deadline ahead. */
+  private stillWaiting(id: string, { owner, account, deadline }: Admitted): true | 'departed' | 'expired' {
+    if (!lockPresent(lockFile(this.d.layout, id)) || !lockOwnerAlive(owner.pid, owner.startTime, account)) return 'departed';
+    return this.clock() < deadline ? true : 'expired';
+  }
+
+  /** A request the token will not serve: refused at once, or dropped when its client has left. */
+  private noTurn(id: string, subject: string, turn: Exclude<Turn, { kind: 'go' }>): null {
+    switch (turn.kind) {
+      case 'busy':
+        return this.refuse(id, ExitCode.tempFail, `CA busy, ${turn.queued} requests queued; ${TRY_AGAIN} later`, subject);
+      case 'unavailable':
+        return this.refuse(id, ExitCode.unavailable, 'the CA token is failing and signing is stopped; the operator has been alerted', subject);
+      case 'gone':
+        // A client past its deadline is about to give up (or has): answered all the same, so that the request is not taken up again.
+        if (turn.why === 'expired') return this.refuse(id, ExitCode.tempFail, `no turn at the token within CLIENT_TIMEOUT; ${TRY_AGAIN}`, subject);
+        this.tracker.drop(id);
+        this.d.log.info({ event: 'request.abandoned', req: id, subject }, 'client gave up while waiting for the token');
+        return null;
     }
   }
 

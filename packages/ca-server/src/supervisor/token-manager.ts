@@ -4,17 +4,31 @@
  * when the token goes away or the PIN is rejected), polls presence, and
  * counts a token epoch bumped by every hotplug event and every failed check.
  * A signature is usable only if the epoch is the same after it as before.
+ *
+ * Presence is polled every TOKEN_POLL_INTERVAL in every state with a token:
+ * while the PIN prompt waits (a token pulled meanwhile withdraws the prompt,
+ * which comes back when the token does), while the PIN is locked (a token
+ * unlocked with the SO PIN, in place or re-inserted, is asked for its PIN
+ * again), while signing, and after repeated device errors. The PIN flags
+ * shown on the console follow the token's counter: a prompt whose flags went
+ * stale is asked again, and the signer does not try a PIN when the counter
+ * moved to a final try nobody confirmed.
+ *
+ * Repeated token failures (device errors, operations that never return)
+ * stop signing and alert the operator instead of looping: the token is
+ * then "failing" until it is pulled out and put back.
  */
 import type { SignCertRequest, SignCrlRequest, TokenInfo } from '@etoken-ca/protocol/signer-messages';
 import type { AuditLog } from './audit-log.js';
 import type { PinSource } from './pin-source.js';
 import type { WorkerSpec } from './workers/framed-worker.js';
-import { SignerClient, type SignerLoss } from './workers/signer-client.js';
+import { SignerClient, type SignerLoss, type SignReply } from './workers/signer-client.js';
 
-export type TokenState = 'starting' | 'waiting-pin' | 'ready' | 'absent' | 'no-pin' | 'stopped';
+export type TokenState = 'starting' | 'waiting-pin' | 'locked' | 'ready' | 'failing' | 'absent' | 'no-pin' | 'stopped';
 
 export interface TokenManagerOptions {
   readonly spec: WorkerSpec;
+  /** A token operation that has not returned within this long means the signer is stuck. */
   readonly signerTimeoutMs: number;
   readonly pollMs: number;
   readonly pinSource: PinSource;
@@ -25,24 +39,39 @@ export interface TokenManagerOptions {
 
 /** How a signature went, as far as the supervisor can know. */
 export type SignOutcome =
-  /** It never reached a signer: nothing was signed. */
+  /** It never reached the token: nothing was signed. */
   | { readonly kind: 'not-sent' }
-  /** Signed; `stable` only if the token was present and unchanged throughout. */
-  | { readonly kind: 'signed'; readonly der: Buffer; readonly stable: boolean }
+  /** Signed; `stable` only if the token was present and unchanged throughout. `tokenMs`: the token's time over it, as the signer measured it. */
+  | { readonly kind: 'signed'; readonly der: Buffer; readonly stable: boolean; readonly tokenMs?: number }
   | { readonly kind: 'crl-signed'; readonly signature: Buffer; readonly stable: boolean }
   /** The signer refused it (policy, encoding): certainly not signed. */
   | { readonly kind: 'refused'; readonly reason: string }
-  /** The signer was asked and gave no usable answer: it may have signed. */
+  /** The token failed this one signature (CKR_DEVICE_ERROR) and gave none: not signed, worth trying again. */
+  | { readonly kind: 'failed'; readonly reason: string }
+  /** The token was asked and gave no usable answer: it may have signed. */
   | { readonly kind: 'lost'; readonly loss: SignerLoss | 'token-gone'; readonly reason: string };
+
+/** Token failures in a row (device errors, stuck operations) after which signing stops. */
+export const FAILURES_BEFORE_FAILING = 3;
+
+const sameFlags = (a: TokenInfo, b: TokenInfo): boolean => a.pinCountLow === b.pinCountLow && a.pinFinalTry === b.pinFinalTry && a.pinLocked === b.pinLocked;
 
 export class TokenManager {
   private signer: SignerClient | null = null;
   private pin: Buffer | null = null;
+  /** The token serial the kept PIN was typed for. */
+  private pinFor = '';
   private token: TokenInfo | null = null;
   private rejected = false;
+  private loggingIn = false;
+  private checking = false;
+  private failures = 0;
+  /** The serial of a token found failing; it is not logged in to again until it has been out of its reader. */
+  private failingSerial: string | null = null;
   private epochValue = 0;
   private stateValue: TokenState = 'stopped';
   private waiters: Array<() => void> = [];
+  private stateListeners: Array<() => void> = [];
   private pollTimer: NodeJS.Timeout | null = null;
   private retryTimer: NodeJS.Timeout | null = null;
   private lastProblem = '';
@@ -62,17 +91,25 @@ export class TokenManager {
     return this.token;
   }
 
+  /** Called at every change of state (the signing queue starts or stops sending). */
+  onStateChange(listener: () => void): void {
+    this.stateListeners.push(listener);
+  }
+
   start(): void {
-    if (this.stateValue === 'starting' || this.stateValue === 'ready' || this.stateValue === 'waiting-pin') return;
-    this.stateValue = 'starting';
+    if (this.signer) return;
+    this.setState('starting');
+    this.loggingIn = false;
+    this.checking = false;
     const signer = new SignerClient(this.opts.spec, this.opts.signerTimeoutMs, {
-      onToken: (token) => void this.onToken(signer, token),
-      onReady: () => this.onReady(),
-      onLoginFailed: (reason, incorrect, locked) => this.onLoginFailed(reason, incorrect, locked),
+      onToken: (token) => this.onToken(signer, token),
+      onReady: () => this.onReady(signer),
+      onLoginFailed: (reason, incorrect, locked, notTried) => this.onLoginFailed(reason, incorrect, locked, notTried),
       onFatal: (reason, gone) => this.problem(reason, gone),
       onExit: (code, signal) => this.onExit(signer, code, signal),
       onDiagnostic: (line) => this.opts.log.warn({ event: 'worker.diagnostic', worker: 'signer' }, line),
       onViolation: (v) => this.opts.log.error({ event: 'worker.untrusted', worker: 'signer', req: v.id, reason: v.message }, `signer killed: ${v.message}`),
+      onStuck: (reason) => this.onStuck(reason),
     });
     this.signer = signer;
   }
@@ -96,19 +133,25 @@ export class TokenManager {
     const before = this.epochValue;
     const signer = this.signer;
     if (!signer || this.stateValue !== 'ready') return { kind: 'not-sent' };
-    const reply = await signer.request(request);
-    // A signer that stopped answering is restarted by onExit; what it had may have been signed.
-    if (!reply.answered) return { kind: 'lost', loss: reply.loss, reason: reply.reason };
+    const reply: SignReply = await signer.request(request);
+    // A signer that stopped answering is restarted by onExit; what it had started may have been signed.
+    if (!reply.answered) return reply.started ? { kind: 'lost', loss: reply.loss, reason: reply.reason } : { kind: 'not-sent' };
     const { result } = reply;
     const stable = (): boolean => result.type !== 'check' && result.type !== 'error' && result.tokenOk && this.epochValue === before;
     switch (result.type) {
       case 'cert':
-        return { kind: 'signed', der: result.der, stable: stable() };
+        this.failures = 0;
+        return { kind: 'signed', der: result.der, stable: stable(), ...(result.tokenUs === undefined ? {} : { tokenMs: result.tokenUs / 1000 }) };
       case 'crl':
+        this.failures = 0;
         return { kind: 'crl-signed', signature: result.signature, stable: stable() };
       case 'error':
+        if (result.deviceError) {
+          this.failure(`device error: ${result.reason}`);
+          return { kind: 'failed', reason: result.reason };
+        }
         if (!result.tokenGone) return { kind: 'refused', reason: result.reason };
-        this.gone('token failed during a signature');
+        this.gone(`token failed during a signature: ${result.reason}`);
         return { kind: 'lost', loss: 'token-gone', reason: result.reason };
       case 'check':
         return { kind: 'lost', loss: 'untrusted', reason: 'a presence answer to a signing request' };
@@ -124,36 +167,53 @@ export class TokenManager {
   hotplug(kind: 'attach' | 'detach'): void {
     this.epochValue++;
     this.opts.log.info({ event: kind === 'attach' ? 'usb.attach' : 'usb.detach', epoch: this.epochValue }, `USB ${kind} event for the token device`);
-    if (this.stateValue === 'ready') void this.check();
-    // A signer waiting for the PIN cannot notice a removal: restart it, which also cancels the prompt.
-    else if (this.stateValue === 'waiting-pin' && kind === 'detach') this.signer?.kill();
+    if (this.polled()) void this.check();
     // 'no-pin' too: a token put back (e.g. after unlocking it elsewhere) is worth asking about again.
     else if ((this.stateValue === 'absent' || this.stateValue === 'no-pin') && kind === 'attach') this.retryNow();
   }
 
-  /** One presence check; a failure counts as removal. */
+  /** One presence check; a failure counts as removal. Before the login it also brings the token's current PIN flags. */
   async check(): Promise<boolean> {
     const signer = this.signer;
-    if (!signer || this.stateValue !== 'ready') return false;
-    const reply = await signer.request({ type: 'check' });
-    const ok = reply.answered && reply.result.type === 'check' && reply.result.ok;
-    if (!ok) {
-      const reason = reply.answered ? (reply.result.type === 'check' ? reply.result.reason : undefined) : reply.reason;
-      this.gone(reason ?? 'presence check failed');
+    if (!signer || !this.polled() || this.checking || this.loggingIn) return false;
+    this.checking = true;
+    let reply: SignReply;
+    try {
+      reply = await signer.request({ type: 'check' });
+    } finally {
+      this.checking = false;
     }
-    return ok;
+    if (signer !== this.signer) return false;
+    const result = reply.answered && reply.result.type === 'check' ? reply.result : null;
+    if (!result?.ok) {
+      this.gone(result?.reason ?? (reply.answered ? 'presence check failed' : reply.reason));
+      return false;
+    }
+    if (result.token) this.tokenFacts(signer, result.token);
+    return true;
   }
 
   stop(): void {
-    this.stateValue = 'stopped';
-    this.pinRequest?.abort();
+    this.setState('stopped');
+    this.pinRequest?.abort('stopped');
     this.clearTimers();
     this.wipePin();
     this.signer?.stop();
     this.signer = null;
   }
 
-  private async onToken(signer: SignerClient, token: TokenInfo): Promise<void> {
+  /** States in which a signer holds the token and presence is polled. */
+  private polled(): boolean {
+    return this.stateValue === 'ready' || this.stateValue === 'waiting-pin' || this.stateValue === 'locked' || this.stateValue === 'failing';
+  }
+
+  private setState(state: TokenState): void {
+    if (state === this.stateValue) return;
+    this.stateValue = state;
+    for (const listener of this.stateListeners) listener();
+  }
+
+  private onToken(signer: SignerClient, token: TokenInfo): void {
     if (signer !== this.signer) return;
     const inserted = this.token === null || this.lastProblem !== '';
     this.token = token;
@@ -162,43 +222,99 @@ export class TokenManager {
       if (this.lastProblem) this.opts.notify?.('token.inserted', { label: token.label, tokenSerial: token.serial });
     }
     this.lastProblem = '';
-    if (!this.pin) {
-      this.stateValue = 'waiting-pin';
-      const request = new AbortController();
-      this.pinRequest = request;
-      const pin = await this.opts.pinSource.ask(token, this.rejected, request.signal);
-      if (this.pinRequest === request) this.pinRequest = null;
-      if (signer !== this.signer || this.stateValue !== 'waiting-pin') {
-        pin?.fill(0);
-        return;
-      }
-      if (!pin || pin.length === 0) {
-        pin?.fill(0);
-        this.stateValue = 'no-pin';
-        this.opts.log.error({ event: 'pin.unavailable', tokenSerial: token.serial }, 'no PIN available: not signing until the server is given one');
-        signer.stop();
-        return;
-      }
-      this.pin = pin;
+    // A PIN kept across a signer restart goes only to the token it was typed for.
+    if (this.pin && this.pinFor !== token.serial) this.wipePin();
+    this.startPolling();
+    if (this.failingSerial === token.serial) {
+      this.wipePin();
+      this.setState('failing');
+      return;
     }
-    signer.sendPin(this.pin);
+    this.failingSerial = null;
+    this.setState('waiting-pin');
+    void this.obtainPin(signer);
   }
 
-  private onReady(): void {
-    this.stateValue = 'ready';
+  /** Asks for the PIN of the token shown (unless one is kept), then logs in; a locked token is reported and watched instead. */
+  private async obtainPin(signer: SignerClient): Promise<void> {
+    const token = this.token;
+    if (!token || signer !== this.signer) return;
+    if (token.pinLocked) return this.locked(token);
+    if (this.pin) return this.logIn(signer, token);
+    this.setState('waiting-pin');
+    const request = new AbortController();
+    this.pinRequest = request;
+    const pin = await this.opts.pinSource.ask(token, this.rejected, request.signal);
+    if (this.pinRequest === request) this.pinRequest = null;
+    if (signer !== this.signer || this.stateValue !== 'waiting-pin' || request.signal.aborted || this.token !== token) {
+      pin?.fill(0);
+      return;
+    }
+    if (!pin || pin.length === 0) {
+      pin?.fill(0);
+      this.setState('no-pin');
+      this.opts.log.error({ event: 'pin.unavailable', tokenSerial: token.serial }, 'no PIN available: not signing until the server is given one');
+      this.clearTimers();
+      signer.stop();
+      return;
+    }
+    this.pin = pin;
+    this.pinFor = token.serial;
+    this.logIn(signer, token);
+  }
+
+  private logIn(signer: SignerClient, token: TokenInfo): void {
+    if (!this.pin) return;
+    this.loggingIn = true;
+    signer.sendPin(this.pin, { serial: token.serial, finalTryConfirmed: token.pinFinalTry });
+  }
+
+  private locked(token: TokenInfo): void {
+    this.setState('locked');
+    this.wipePin();
+    this.opts.log.error({ event: 'token.locked', tokenSerial: token.serial }, 'token PIN is locked: not tried; waiting for the token to be unlocked with the SO PIN');
+    this.opts.pinSource.locked?.(token);
+  }
+
+  /** The token's facts from a check before the login: a prompt or a lock that no longer matches them is redone. */
+  private tokenFacts(signer: SignerClient, now: TokenInfo): void {
+    const shown = this.token;
+    if (!shown || sameFlags(shown, now) || this.loggingIn) return;
+    this.token = now;
+    if (this.stateValue === 'locked' && !now.pinLocked) {
+      this.opts.log.info({ event: 'token.unlocked', tokenSerial: now.serial }, 'token PIN unlocked: asking for the PIN');
+      this.opts.notify?.('token.unlocked', { tokenSerial: now.serial });
+      void this.obtainPin(signer);
+    } else if (this.stateValue === 'waiting-pin') {
+      // The prompt shows stale flags (a final try it would not confirm, say): withdrawn and shown again.
+      this.pinRequest?.abort('changed');
+      this.pinRequest = null;
+      void this.obtainPin(signer);
+    }
+  }
+
+  private onReady(signer: SignerClient): void {
+    if (signer !== this.signer) return;
+    this.loggingIn = false;
     this.rejected = false;
+    this.failures = 0;
+    this.setState('ready');
     this.opts.log.info({ event: 'pin.accepted', tokenSerial: this.token?.serial }, 'token logged in: ready to sign');
     if (this.token) this.opts.pinSource.accepted?.(this.token);
     for (const w of this.waiters.splice(0)) w();
-    this.pollTimer = setInterval(() => void this.check(), this.opts.pollMs);
-    this.pollTimer.unref();
   }
 
-  private onLoginFailed(reason: string, incorrect: boolean, locked: boolean): void {
+  private onLoginFailed(reason: string, incorrect: boolean, locked: boolean, notTried: boolean): void {
+    this.loggingIn = false;
     this.wipePin();
     this.rejected = incorrect;
-    this.opts.log.error({ event: locked ? 'pin.locked' : 'pin.rejected', tokenSerial: this.token?.serial, reason }, `token login refused: ${reason}`);
-    this.opts.notify?.(locked ? 'pin.locked' : 'pin.rejected', { tokenSerial: this.token?.serial, reason });
+    const tokenSerial = this.token?.serial;
+    if (notTried) {
+      this.opts.log.warn({ event: 'pin.not-tried', tokenSerial, reason }, `PIN not tried: ${reason}`);
+      return;
+    }
+    this.opts.log.error({ event: locked ? 'pin.locked' : 'pin.rejected', tokenSerial, reason }, `token login refused: ${reason}`);
+    this.opts.notify?.(locked ? 'pin.locked' : 'pin.rejected', { tokenSerial, reason });
   }
 
   private problem(reason: string, tokenGone: boolean): void {
@@ -208,32 +324,66 @@ export class TokenManager {
       this.opts.notify?.(tokenGone ? 'token.absent' : 'token.refused', { reason });
     }
     this.lastProblem = reason;
-    if (tokenGone) this.wipePin();
+    if (tokenGone) {
+      this.wipePin();
+      this.failingSerial = null;
+    }
   }
 
+  /** The token went away (or its session did) while a signer held it: the prompt is withdrawn, the PIN wiped, the signer stopped. */
   private gone(reason: string): void {
-    if (this.stateValue !== 'ready') return;
+    if (!this.polled()) return;
     this.epochValue++;
-    this.stateValue = 'absent';
+    const was = this.stateValue;
+    this.setState('absent');
+    this.pinRequest?.abort('gone');
+    this.pinRequest = null;
     this.wipePin();
     this.lastProblem = reason;
-    this.opts.log.error({ event: 'token.removed', tokenSerial: this.token?.serial, reason }, 'token removed or unusable: signing stopped');
-    this.opts.notify?.('token.removed', { tokenSerial: this.token?.serial, reason });
+    this.failingSerial = null;
+    const tokenSerial = this.token?.serial;
+    this.opts.log.error({ event: 'token.removed', tokenSerial, reason, was }, 'token removed or unusable: signing stopped');
+    this.opts.notify?.('token.removed', { tokenSerial, reason });
     this.clearTimers();
     this.signer?.kill();
+  }
+
+  /** One more token failure in a row; too many stop signing until the token is pulled out and put back. */
+  private failure(reason: string): void {
+    this.failures++;
+    if (this.failures < FAILURES_BEFORE_FAILING || this.stateValue !== 'ready') return;
+    this.setState('failing');
+    const tokenSerial = this.token?.serial;
+    this.failingSerial = tokenSerial ?? null;
+    this.wipePin();
+    const message = `${this.failures} token failures in a row (last: ${reason}): signing stopped until the token has been pulled out and put back (or etoken-ca restarted), and its PIN typed again.`;
+    this.opts.log.error({ event: 'token.failing', tokenSerial, failures: this.failures, reason }, message);
+    this.opts.notify?.('token.failing', { tokenSerial, message });
+  }
+
+  private onStuck(reason: string): void {
+    this.failure(reason);
   }
 
   private onExit(signer: SignerClient, code: number | null, signal: NodeJS.Signals | null): void {
     if (signer !== this.signer) return;
     this.signer = null;
-    this.pinRequest?.abort();
+    this.loggingIn = false;
+    this.pinRequest?.abort('gone');
+    this.pinRequest = null;
     this.epochValue++;
     this.clearTimers();
     if (this.stateValue === 'stopped' || this.stateValue === 'no-pin') return;
-    if (this.stateValue === 'ready') this.opts.log.error({ event: 'signer.exited', code, signal }, 'signer exited; restarting it');
-    this.stateValue = 'absent';
+    if (this.stateValue === 'ready' || this.stateValue === 'failing') this.opts.log.error({ event: 'signer.exited', code, signal }, 'signer exited; restarting it');
+    this.setState('absent');
     this.retryTimer = setTimeout(() => this.start(), this.opts.pollMs);
     this.retryTimer.unref();
+  }
+
+  private startPolling(): void {
+    if (this.pollTimer) return;
+    this.pollTimer = setInterval(() => void this.check(), this.opts.pollMs);
+    this.pollTimer.unref();
   }
 
   private retryNow(): void {
@@ -252,5 +402,6 @@ export class TokenManager {
   private wipePin(): void {
     this.pin?.fill(0);
     this.pin = null;
+    this.pinFor = '';
   }
 }

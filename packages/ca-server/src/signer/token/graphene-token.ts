@@ -131,6 +131,9 @@ function openOnModule(module: Module, options: Pkcs11TokenOptions): Token {
 
   return {
     info,
+    currentInfo(): TokenInfo {
+      return attempt('reading token info', () => readInfo(slot, slotIndex));
+    },
     login(pin: string): void {
       attempt('login', () => session.login(pin, UserType.USER));
       const keys = attempt('looking for the CA private key', () => session.find({ class: ObjectClass.PRIVATE_KEY, id: keyId }));
@@ -141,7 +144,7 @@ function openOnModule(module: Module, options: Pkcs11TokenOptions): Token {
       const key = privateKey;
       if (!key) throw new TokenError('failed', 'not logged in');
       // Hashed here, the token signs only the digest: modules hash CKM_SHA256_RSA_PKCS input in software
-      // anyway (SoftHSM takes 50 ms for a 5 MB CRL, this process 3 ms; a USB token would take far longer), and
+      // anyway, far slower than this process for a large CRL, a USB token slower still, and
       // SoftHSM has no CKM_ECDSA_SHA256. CKM_RSA_PKCS over the DigestInfo is the same signature, over the same bytes.
       const digest = createHash(algorithm.hash).update(data).digest();
       return attempt('signing', () => {
@@ -154,7 +157,7 @@ function openOnModule(module: Module, options: Pkcs11TokenOptions): Token {
         const serial = cleanTokenText(slot.getToken().serialNumber);
         if (serial !== info.serial) return { ok: false, reason: `token serial changed to ${serial}` };
         const state = session.lib.C_GetSessionInfo(session.handle).state;
-        if (!USER_SESSION_STATES.has(state)) return { ok: false, reason: 'session is no longer logged in' };
+        if (privateKey && !USER_SESSION_STATES.has(state)) return { ok: false, reason: 'session is no longer logged in' };
         return { ok: true };
       } catch (e) {
         return { ok: false, reason: tokenError(e, 'presence check').message };

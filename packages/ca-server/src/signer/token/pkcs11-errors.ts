@@ -1,4 +1,10 @@
-/** Turns PKCS#11 return codes into TokenErrors; "gone" covers how SoftHSM and real eToken drivers report a pulled token. */
+/**
+ * Turns PKCS#11 return codes into TokenErrors; "gone" covers how SoftHSM and
+ * real eToken drivers report a pulled token. CKR_DEVICE_ERROR is "device": a
+ * smart card fails an operation with it now and then while it stays present
+ * and logged in, and when it is pulled in the middle of one; whoever gets it
+ * checks presence to tell which.
+ */
 import { TokenError, type TokenErrorKind } from './token.js';
 
 const GONE = new Set([
@@ -7,7 +13,6 @@ const GONE = new Set([
   'CKR_TOKEN_NOT_RECOGNIZED',
   'CKR_SESSION_HANDLE_INVALID',
   'CKR_SESSION_CLOSED',
-  'CKR_DEVICE_ERROR',
   'CKR_GENERAL_ERROR',
   'CKR_OBJECT_HANDLE_INVALID',
   'CKR_KEY_HANDLE_INVALID',
@@ -36,7 +41,7 @@ export function isTokenGone(code: string | undefined): boolean {
 export function tokenError(error: unknown, what: string): TokenError {
   if (error instanceof TokenError) return error;
   const code = pkcs11Code(error);
-  const kind: TokenErrorKind = isTokenGone(code) ? 'gone' : code ? LOGIN[code] ?? 'failed' : 'failed';
+  const kind: TokenErrorKind = isTokenGone(code) ? 'gone' : code === 'CKR_DEVICE_ERROR' ? 'device' : code ? LOGIN[code] ?? 'failed' : 'failed';
   const detail = code ?? (error instanceof Error ? error.message : String(error));
   return new TokenError(kind, `${what}: ${detail}`);
 }

@@ -39,6 +39,11 @@ describe('PKCS#11 errors', () => {
     expect(isTokenGone('CKR_MECHANISM_INVALID')).toBe(false);
   });
 
+  it('keeps a device error apart: the token may still be there, which only a presence check tells', () => {
+    expect(tokenError(pkcs11Error('CKR_DEVICE_ERROR'), 'signing')).toMatchObject({ kind: 'device', message: 'signing: CKR_DEVICE_ERROR' });
+    expect(isTokenGone('CKR_DEVICE_ERROR')).toBe(false);
+  });
+
   it('maps login failures and keeps the message to the step and the code', () => {
     expect(tokenError(pkcs11Error('CKR_PIN_INCORRECT'), 'login')).toMatchObject({ kind: 'pin-incorrect', message: 'login: CKR_PIN_INCORRECT' });
     expect(tokenError(pkcs11Error('CKR_PIN_LOCKED'), 'login').kind).toBe('pin-locked');

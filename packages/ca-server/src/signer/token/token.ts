@@ -26,11 +26,13 @@ export interface PresenceCheck {
 export interface Token {
   /** Read before login; the supervisor shows it when asking for the PIN. */
   readonly info: TokenInfo;
+  /** The token's facts read again now (the PIN flags move with every login tried). Throws TokenError. */
+  currentInfo(): TokenInfo;
   /** Logs in as the user, then finds the CA private key. Throws TokenError. */
   login(pin: string): void;
   /** The CA's signature over `data`, encoded as X.509 wants it. Throws TokenError. */
   sign(data: Buffer): Buffer;
-  /** Same token serial as at start, and our session still logged in. Never throws. */
+  /** Same token serial as at start, and our session still open (and logged in, once `login` succeeded). Never throws. */
   checkPresence(): PresenceCheck;
   /** Logs out and unloads the module; errors of a gone token are ignored. */
   close(): void;

@@ -21,6 +21,8 @@ const DESCRIPTIONS: Readonly<Record<string, string>> = {
   'token.absent': 'No usable CA token is present.',
   'pin.rejected': 'The CA token rejected the PIN typed on the console.',
   'pin.locked': 'The PIN of the CA token is locked: the token must be unlocked with its SO PIN.',
+  'token.unlocked': 'The PIN of the CA token is no longer locked. Its PIN must be typed on the console before signing resumes.',
+  'token.failing': 'The CA token failed several operations in a row: signing has stopped. Pull it out and put it back (or restart etoken-ca), then type its PIN.',
 };
 
 const MAX_VALUE = 256;

@@ -16,6 +16,7 @@ import {
   CHECKING,
   EMPTY_PIN,
   FINAL_TRY_QUESTION,
+  FLAGS_CHANGED,
   LOCKED_REPORT,
   NOT_SENT,
   PIN_PROMPT,
@@ -53,6 +54,17 @@ export class ConsolePinSource implements PinSource {
     this.safely(() => this.terminal.write(ACCEPTED));
   }
 
+  /** A locked token is shown, with what to do, in the prompt's turn. */
+  locked(token: TokenInfo): void {
+    const turn = this.queue.then(() => {
+      this.safely(() => {
+        this.terminal.discardPending();
+        this.terminal.write(banner(token, false) + LOCKED_REPORT);
+      });
+    });
+    this.queue = turn.catch(() => undefined);
+  }
+
   private async askOnce(token: TokenInfo, previousRejected: boolean, cancelled: AbortSignal): Promise<Buffer | null> {
     if (cancelled.aborted) return null;
     this.options.warnEachUse?.(`PIN for token ${token.label} (${token.serial}) asked on a terminal that is not a virtual console`);
@@ -66,7 +78,7 @@ export class ConsolePinSource implements PinSource {
       return await this.promptUntilSent(token, cancelled);
     } catch (e) {
       if (cancelled.aborted) {
-        this.safely(() => this.terminal.write(TOKEN_GONE));
+        this.safely(() => this.terminal.write(cancelled.reason === 'changed' ? FLAGS_CHANGED : TOKEN_GONE));
         return null;
       }
       this.options.onFailure(`PIN console failed: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);

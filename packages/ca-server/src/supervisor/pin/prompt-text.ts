@@ -24,7 +24,7 @@ export function banner(token: TokenInfo, previousRejected: boolean): string {
 }
 
 export const PIN_PROMPT = 'Token PIN (not echoed): ';
-export const LOCKED_REPORT = `The PIN is not tried on a locked token. Unlock it with the SO PIN, then re-insert it (or restart etoken-ca).${NL}`;
+export const LOCKED_REPORT = `The PIN is not tried on a locked token. Unlock it with the SO PIN: the PIN is asked here as soon as the token reports it unlocked (at once, or once it is re-inserted).${NL}`;
 export const FINAL_TRY_QUESTION = `${NL}This is the FINAL TRY: a wrong PIN locks the token. Send this PIN? [y/N] `;
 export const NOT_SENT = `${NL}Not sent.${NL}`;
 export const CANCELLED = `${NL}Cancelled.${NL}`;
@@ -32,4 +32,5 @@ export const EMPTY_PIN = `${NL}Empty PIN: nothing sent.${NL}`;
 export const TOO_LONG = `${NL}Too long for a PIN: nothing sent.${NL}`;
 export const CHECKING = `${NL}Checking the PIN with the token...${NL}`;
 export const TOKEN_GONE = `${NL}The token went away: no PIN is needed now. It is asked again when the token is back.${NL}`;
+export const FLAGS_CHANGED = `${NL}The token's PIN counter changed: asking again.${NL}`;
 export const ACCEPTED = `PIN accepted: the CA is ready.${NL}`;

@@ -28,6 +28,7 @@ export interface WorkerHandlers<M> {
   readonly onDiagnostic: (line: string) => void;
   /** The worker broke the protocol and has been killed. */
   readonly onViolation: (violation: ProtocolViolation) => void;
+  /** The worker exited and everything it wrote on stdout has been read. */
   readonly onExit: (code: number | null, signal: NodeJS.Signals | null) => void;
 }
 
@@ -74,9 +75,20 @@ export class FramedWorker<M> {
       }
     });
     diagnosticLines(this.child.stderr!, handlers.onDiagnostic);
+    // 'exit' may come before the last frames are read: what a worker wrote before it died still counts.
+    let status: { code: number | null; signal: NodeJS.Signals | null } | null = null;
+    let outputClosed = false;
+    const ended = (): void => {
+      if (status && outputClosed) handlers.onExit(status.code, status.signal);
+    };
+    this.child.stdout!.on('close', () => {
+      outputClosed = true;
+      ended();
+    });
     this.child.on('exit', (code, signal) => {
       this.exited = true;
-      handlers.onExit(code, signal);
+      status = { code, signal };
+      ended();
     });
     this.child.on('error', (e) => handlers.onDiagnostic(`${spec.name}: ${e.message}`));
   }
