@@ -6,8 +6,10 @@ set -euo pipefail
 # softhsm2: the token in tests; opensc: pkcs11-tool; myproxy-server, myproxy:
 # the real server and myproxy-logon; openssl: test PKI; g++ make python3:
 # npm ci compiles the PKCS#11 binding; libp11-kit-dev: the PKCS#11 header the
-# test module of a smart-card token (test/pkcs11-smartcard) is built with.
-PACKAGES=(softhsm2 opensc myproxy-server myproxy openssl g++ make python3 libp11-kit-dev)
+# test module of a smart-card token (test/pkcs11-smartcard) is built with;
+# faketime: libfaketime, preloaded into the server where a test moves its clock
+# (CRL re-signing, crl.expiring, done/ kept a day: test/helpers/server-clock.ts).
+PACKAGES=(softhsm2 opensc myproxy-server myproxy openssl g++ make python3 libp11-kit-dev faketime)
 # The request parser and the signer run under these accounts (see sysconfig/etoken-ca).
 SERVICE_USERS=(causer caparse)
 

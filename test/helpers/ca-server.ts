@@ -129,12 +129,15 @@ export class RunningServer {
   }
 }
 
-/** Starts the server with the token's PIN on fd 3 and waits until the token is logged in. */
-export async function startServer(fixture: ServerFixture, pin: string, waitReady = true, bin = SERVER_BIN): Promise<RunningServer> {
+/**
+ * Starts the server with the token's PIN on fd 3 and waits until the token is logged in.
+ * `env` is added to its minimal environment (e.g. a clock the test moves: server-clock.ts).
+ */
+export async function startServer(fixture: ServerFixture, pin: string, waitReady = true, bin = SERVER_BIN, env: Readonly<Record<string, string>> = {}): Promise<RunningServer> {
   // The installed wrapper, as systemd starts it: node with the runtime guard.
   const child = spawn(bin, ['--config', fixture.configPath, '--pin-fd', '3'], {
     stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
-    env: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env },
   });
   const pinPipe = child.stdio[3] as Writable;
   // The server closes its end once it has read the PIN; that reset is expected.

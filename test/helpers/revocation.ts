@@ -16,8 +16,8 @@ export interface IssuedCert {
   readonly file: string;
 }
 
-/** One certificate for /O=Test/CN=<cn>, through etoken-ca-client as MyProxy runs it. */
-export function issueThroughClient(fixture: ServerFixture, cn: string): Promise<IssuedCert> {
+/** One certificate for /O=Test/CN=<cn>, through etoken-ca-client as MyProxy runs it; its lifetime one hour unless told. */
+export function issueThroughClient(fixture: ServerFixture, cn: string, lifetimeSeconds = 3600): Promise<IssuedCert> {
   const myproxy = systemUser('myproxy');
   const child = spawn('/bin/sh', ['-c', 'umask 0077 && exec "$0"', CLIENT_BIN], {
     uid: myproxy.uid,
@@ -30,7 +30,7 @@ export function issueThroughClient(fixture: ServerFixture, cn: string): Promise<
   let stderr = '';
   child.stdout.on('data', (chunk: Buffer) => (stdout += chunk));
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk));
-  child.stdin.end(request(ecCsr(keys().p256), { username: `/O=Test/CN=${cn}`, proxyLifetime: '3600' }));
+  child.stdin.end(request(ecCsr(keys().p256), { username: `/O=Test/CN=${cn}`, proxyLifetime: String(lifetimeSeconds) }));
   return new Promise((resolve, reject) =>
     child.on('close', (code) => {
       if (code !== 0) return reject(new Error(`client exit ${code}: ${stderr}`));
