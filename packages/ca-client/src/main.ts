@@ -10,7 +10,7 @@ import { configPath, loadConfig } from '@etoken-ca/contract/io/load-config';
 import { spoolLayout } from '@etoken-ca/contract/core/spool';
 import { closeInheritedSockets } from './inherited-sockets.js';
 import { HELP_TEXT, parseCommandLine } from './command-line.js';
-import { ownLockTarget } from './lock-owner.js';
+import { ownLockTarget } from '@etoken-ca/contract/io/spool-files';
 import { nodeSpool } from './node-spool.js';
 import { errorOutcome, stoppedOutcome, type Outcome } from './outcome.js';
 import { prepareRequest } from './prepare-request.js';

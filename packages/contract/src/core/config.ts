@@ -5,9 +5,11 @@
  * file, line and key, exit 78. It holds no secret: the client reads it too.
  */
 import { isAbsolute } from 'node:path';
+import { bool, fail, int, list, optionalPath, path, str, userName, type Parser } from './config-values.js';
 import { compileDnFormat, type DnFormat } from './dn.js';
 import { namespaceOfFormat, parseNamespace, type Namespace } from './namespace.js';
 import { EtokenError, ExitCode } from './exit-codes.js';
+import { SCEP_KEYS, scepConfigProblem, type ScepConfig } from './scep/scep-config.js';
 
 export interface UsbId {
   readonly vendor: number;
@@ -21,7 +23,7 @@ export interface KeyRef {
   readonly keyId: Buffer | null;
 }
 
-export interface Config {
+export interface Config extends ScepConfig {
   readonly file: string;
   readonly dnFormat: DnFormat;
   /** SUBJECT_NAMESPACE, or the pattern of DN_FORMAT's fixed part when it is empty. */
@@ -79,31 +81,6 @@ export interface Config {
   /** Alert when the spool's or the CA directory's filesystem is fuller than this, in percent of blocks or inodes. */
   readonly diskAlertPercent: number;
 }
-
-type Parser<T> = (raw: string) => T;
-
-function fail(why: string): never {
-  throw new Error(why);
-}
-
-const str: Parser<string> = (raw) => raw;
-const path: Parser<string> = (raw) => (isAbsolute(raw) ? raw : fail('must be an absolute path'));
-const optionalPath: Parser<string> = (raw) => (raw === '' ? '' : path(raw));
-const userName: Parser<string> = (raw) =>
-  /^[a-z_][a-z0-9_-]{0,31}$/.test(raw) ? raw : fail('must be a user or group name');
-const bool: Parser<boolean> = (raw) => {
-  if (/^(yes|true|1)$/i.test(raw)) return true;
-  if (/^(no|false|0)$/i.test(raw)) return false;
-  return fail('must be yes or no');
-};
-const list = (raw: string): string[] => (raw.trim() === '' ? [] : raw.split(',').map((s) => s.trim()));
-const int =
-  (min: number, max: number): Parser<number> =>
-  (raw) => {
-    if (!/^\d+$/.test(raw)) fail(`must be a whole number from ${min} to ${max}`);
-    const n = Number(raw);
-    return n >= min && n <= max ? n : fail(`must be a whole number from ${min} to ${max}`);
-  };
 
 const oids: Parser<string[]> = (raw) =>
   list(raw).map((o) => (/^[0-2](\.(0|[1-9]\d{0,8}))+$/.test(o) ? o : fail(`"${o}" is not an OID`)));
@@ -221,6 +198,7 @@ const SCHEMA: Readonly<Record<string, KeySpec<keyof Config>>> = {
   CA_EXPIRY_WARN_DAYS: spec('caExpiryWarnDays', int(0, 3650), '30'),
   ISSUANCE_ALERT_PER_HOUR: spec('issuanceAlertPerHour', int(0, 1000000), '500'),
   DISK_ALERT_PERCENT: spec('diskAlertPercent', int(1, 100), '90'),
+  ...(SCEP_KEYS as Readonly<Record<string, KeySpec<keyof Config>>>),
 };
 
 export const CONFIG_KEYS: readonly string[] = Object.keys(SCHEMA);
@@ -278,6 +256,8 @@ export function parseConfig(text: string, file: string, standIns: Readonly<Recor
   if ((config.crlReissueDays as number) >= (config.crlDays as number)) {
     throw configError(file, raw.get('CRL_REISSUE_DAYS')?.line ?? 0, 'CRL_REISSUE_DAYS', 'must be smaller than CRL_DAYS');
   }
+  const scepProblem = scepConfigProblem(config as unknown as Config);
+  if (scepProblem) throw configError(file, raw.get(scepProblem[0])?.line ?? 0, scepProblem[0], scepProblem[1]);
   return deepFreeze(config) as unknown as Config;
 }
 

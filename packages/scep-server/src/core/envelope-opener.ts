@@ -2,6 +2,12 @@
  * Opens the pkcsPKIEnvelope of a request (RFC 8894 §3.2.2): a ContentInfo
  * holding an EnvelopedData with a KeyTransRecipientInfo for the RA. Other
  * recipients (scepclient also envelopes to the CA certificate) are skipped.
+ *
+ * The front end opens it with the RA key and passes the content key it
+ * recovered into the spool with the message; the CA's request parser, which
+ * never holds the RA key, opens the same envelope with that content key. A
+ * wrong key fails there as a wrong RA key fails here: the content does not
+ * decrypt.
  */
 import { ContentInfo, EnvelopedData, id_envelopedData, type EncryptedContent, type KeyTransRecipientInfo } from '@peculiar/asn1-cms';
 import { OctetString } from '@peculiar/asn1-schema';
@@ -18,14 +24,19 @@ import { RSA_ENCRYPTION } from './scep-oids.js';
 export interface OpenedEnvelope {
   readonly content: Buffer;
   readonly cipher: ContentCipherName;
+  /** The content-encryption key, as the CA's parser needs it to open the same envelope. */
+  readonly contentKey: Buffer;
 }
 
-export function openEnvelope(der: Buffer, ra: RaCredentials, policy: AlgorithmPolicy): OpenedEnvelope {
+/** The RA key (the front end), or the content key the front end recovered with it (the CA's parser). */
+export type EnvelopeKey = { readonly ra: RaCredentials } | { readonly contentKey: Buffer };
+
+export function openEnvelope(der: Buffer, envelopeKey: EnvelopeKey, policy: AlgorithmPolicy): OpenedEnvelope {
   const contentInfo = parseExactly(der, ContentInfo, 'the pkcsPKIEnvelope');
   if (contentInfo.contentType !== id_envelopedData) throw new ScepError('badRequest', 'the pkcsPKIEnvelope is not an EnvelopedData');
   const enveloped = parseExactly(contentInfo.content, EnvelopedData, 'the EnvelopedData');
-  const recipient = recipientFor(enveloped, ra);
-  if (recipient.keyEncryptionAlgorithm.algorithm !== RSA_ENCRYPTION) throw new ScepError('badAlg', 'the content key is not transported with rsaEncryption');
+  const recipient = 'ra' in envelopeKey ? recipientFor(enveloped, envelopeKey.ra) : undefined;
+  if (recipient && recipient.keyEncryptionAlgorithm.algorithm !== RSA_ENCRYPTION) throw new ScepError('badAlg', 'the content key is not transported with rsaEncryption');
 
   const { contentEncryptionAlgorithm, encryptedContent } = enveloped.encryptedContentInfo;
   const cipher = contentCipherByOid(contentEncryptionAlgorithm.algorithm);
@@ -34,9 +45,11 @@ export function openEnvelope(der: Buffer, ra: RaCredentials, policy: AlgorithmPo
   }
   const iv = initializationVector(contentEncryptionAlgorithm.parameters, CONTENT_CIPHERS[cipher].ivLength);
   const ciphertext = ciphertextOf(encryptedContent);
-  const key = unwrapContentKey(ra.privateKey, bufferOf(recipient.encryptedKey.buffer), CONTENT_CIPHERS[cipher].keyLength);
+  const { keyLength } = CONTENT_CIPHERS[cipher];
+  const key = recipient && 'ra' in envelopeKey ? unwrapContentKey(envelopeKey.ra.privateKey, bufferOf(recipient.encryptedKey.buffer), keyLength) : (envelopeKey as { contentKey: Buffer }).contentKey;
+  if (key.length !== keyLength) throw new ScepError('badMessageCheck', 'the content key has the wrong length for the content cipher');
   try {
-    return { content: decryptContent(cipher, key, iv, ciphertext), cipher };
+    return { content: decryptContent(cipher, key, iv, ciphertext), cipher, contentKey: key };
   } catch {
     throw new ScepError('badMessageCheck', 'the request envelope does not decrypt with the RA key');
   }

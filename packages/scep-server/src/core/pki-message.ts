@@ -12,18 +12,18 @@ import type { AttributeSet } from './attribute-values.js';
 import type { ContentCipherName } from './content-ciphers.js';
 import { inspectCsr, type CsrFacts } from './csr.js';
 import type { DigestName } from './digest-algorithms.js';
-import { openEnvelope } from './envelope-opener.js';
+import { openEnvelope, type EnvelopeKey } from './envelope-opener.js';
 import { refusingMalformed, ScepError, withReplyTo, type ReplyTo } from './fail-info.js';
 import { MAX_NONCE_BYTES, MAX_TRANSACTION_ID_CHARS, MIN_NONCE_BYTES } from './limits.js';
 import { requestMessageType, type RequestMessageType } from './message-types.js';
-import type { RaCredentials } from './ra-credentials.js';
 import { readIssuerAndSerial, readIssuerAndSubject, type IssuerAndSerial, type IssuerAndSubject } from './request-contents.js';
 import { ID_MESSAGE_TYPE, ID_SENDER_NONCE, ID_SIGNING_TIME, ID_TRANSACTION_ID } from './scep-oids.js';
 import { openSignedData, type OpenedSignedData } from './signed-data-opener.js';
 import { verifySigner } from './signer-verification.js';
 
 export interface RequestContext {
-  readonly ra: RaCredentials;
+  /** The front end opens the envelope with the RA key; the CA's parser with the content key the front end recovered. */
+  readonly envelopeKey: EnvelopeKey;
   readonly policy: AlgorithmPolicy;
   /** The CA certificates a RenewalReq's signer must have been issued by. */
   readonly caCertificates: readonly X509Certificate[];
@@ -39,6 +39,8 @@ interface RequestFacts extends ReplyTo {
   readonly signerSelfSigned: boolean;
   readonly digest: DigestName;
   readonly contentCipher: ContentCipherName;
+  /** The content-encryption key of the request's envelope. */
+  readonly contentKey: Buffer;
 }
 
 export type PkiRequest = RequestFacts &
@@ -65,8 +67,8 @@ function readRequest(opened: OpenedSignedData, replyTo: ReplyTo, context: Reques
   if (messageType === 'RenewalReq' && (signer.selfSigned || !issuedByCa(signer.certificate, context.caCertificates))) {
     throw new ScepError('badCertId', 'a RenewalReq must be signed with a certificate this CA issued');
   }
-  const { content, cipher } = openEnvelope(opened.content, context.ra, context.policy);
-  const facts: RequestFacts = { ...replyTo, signerCertificate: signer.certificateDer, signerSelfSigned: signer.selfSigned, digest: signer.digest, contentCipher: cipher };
+  const { content, cipher, contentKey } = openEnvelope(opened.content, context.envelopeKey, context.policy);
+  const facts: RequestFacts = { ...replyTo, signerCertificate: signer.certificateDer, signerSelfSigned: signer.selfSigned, digest: signer.digest, contentCipher: cipher, contentKey };
   switch (messageType) {
     case 'PKCSReq':
     case 'RenewalReq': {

@@ -65,7 +65,7 @@ interface Stub {
 async function startStub(pki: TestPki, ra: RaCredentials, policy: AlgorithmPolicy): Promise<Stub> {
   const received: Buffer[] = [];
   const accepted: PkiRequest[] = [];
-  const context = (): RequestContext => ({ ra, policy, caCertificates: [new X509Certificate(pki.caCertificate)], now: new Date(), maxClockSkewMs: 10 * 60_000 });
+  const context = (): RequestContext => ({ envelopeKey: { ra }, policy, caCertificates: [new X509Certificate(pki.caCertificate)], now: new Date(), maxClockSkewMs: 10 * 60_000 });
 
   /** `sent`: the POST body, or the GET message parameter. */
   const pkiOperation = (sent: Buffer | string): HttpAnswer => {
@@ -214,7 +214,7 @@ describe('messages scepclient sent, tampered with or signed again', () => {
     expect((await client.run(stub.url, { challenge: CHALLENGE })).status).toBe(0);
     message = stub.received[0]!;
     clientKey = createPrivateKey(readFileSync(client.keyPath));
-    context = { ra, policy: LEGACY_ALGORITHMS, caCertificates: [new X509Certificate(pki.caCertificate)], now: new Date(), maxClockSkewMs: 10 * 60_000 };
+    context = { envelopeKey: { ra }, policy: LEGACY_ALGORITHMS, caCertificates: [new X509Certificate(pki.caCertificate)], now: new Date(), maxClockSkewMs: 10 * 60_000 };
   });
 
   const failInfoOf = (der: Buffer, at: RequestContext = context): ScepError => {

@@ -224,6 +224,8 @@ export class CaStore {
     // Serials being signed now were reserved before the checkpoint: the new segment must know them, or after a
     // restart their issue or withhold record (after the checkpoint) would find no reservation and be dropped.
     for (const record of this.db.reservationRecords(this.clock())) this.append(record);
+    // Live SCEP workflows and unused challenges, likewise: their records before the checkpoint are not replayed.
+    for (const record of this.db.scep.carryOver(this.clock())) this.append(record);
     fsyncDir(this.layout.journal);
     const checkpoint: Checkpoint = { segment: this.segment, offset: 0, indexBytes: this.indexBytes, crl };
     writeFileAtomic(this.layout.checkpoint, `${JSON.stringify(checkpoint)}\n`, 0o600);

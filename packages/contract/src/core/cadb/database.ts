@@ -9,6 +9,7 @@ import { randomSerial, type SerialHex } from '../serial.js';
 import { CertTable, type CertRow, type RevokedRowVisitor } from './cert-table.js';
 import { formatIndexLine, parseIndexLineBytes, type RevocationReason } from './index-line.js';
 import type { JournalRecord } from './journal.js';
+import { ScepBook } from '../scep/scep-book.js';
 
 export type CertEntry = CertRow;
 
@@ -62,6 +63,8 @@ export interface CrlState {
 
 export class CaDatabase {
   private readonly certs = new CertTable();
+  /** The SCEP workflows and challenges (the `scep` records). */
+  readonly scep = new ScepBook();
   /** Serials by subject, built on the first activeFor() (only MAX_ACTIVE_CERTS needs it). */
   private bySubject: Map<string, SerialHex[]> | null = null;
   private readonly reservations = new Map<SerialHex, Reservation>();
@@ -228,6 +231,9 @@ export class CaDatabase {
         return undefined;
       case 'crl-published':
         this.crl = { ...this.crl, published: { number: record.number, thisUpdate: record.thisUpdate, nextUpdate: record.nextUpdate } };
+        return undefined;
+      case 'scep':
+        this.scep.apply(record);
         return undefined;
       case 'import': {
         // Only into an empty database (the importer refuses otherwise): an existing serial is never overwritten.

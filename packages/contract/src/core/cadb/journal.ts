@@ -5,6 +5,7 @@
  * not complete and well-formed, and the writer cuts it off at start-up.
  */
 import { parseJsonObject } from '../json-object.js';
+import type { ScepRecord } from '../scep/scep-records.js';
 import type { RevocationReason } from './index-line.js';
 
 export type JournalRecord =
@@ -35,7 +36,9 @@ export type JournalRecord =
       der?: string;
       from: string;
       at: number;
-    };
+    }
+  /** A step of a SCEP enrollment workflow, or a one-time challenge (see ../scep/scep-records.ts). */
+  | ScepRecord;
 
 export type RecordType = JournalRecord['t'];
 
@@ -54,6 +57,7 @@ const REQUIRED: Readonly<Record<RecordType, readonly string[]>> = {
   'crl-number': ['number', 'thisUpdate', 'at'],
   'crl-published': ['number', 'thisUpdate', 'nextUpdate', 'at'],
   import: ['serial', 'status', 'notAfter', 'subject', 'from', 'at'],
+  scep: ['step', 'at'],
 };
 
 function decodeRecord(line: string): JournalRecord | null {
