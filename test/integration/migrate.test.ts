@@ -7,76 +7,31 @@
  * new serials never collide with old ones.
  */
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { chmodSync, chownSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '@etoken-ca/contract/core/config';
 import { myproxyRequest } from '../../packages/ca-client/src/testing/myproxy-request.js';
 import { CLIENT_BIN, REVOKE_BIN, SERVER_BIN, startServer, type RunningServer, type ServerFixture } from '../helpers/ca-server.js';
-import { SOFTHSM_MODULE } from '../helpers/softhsm.js';
+import { issueWithOpenssl, keyOntoToken, makeOldCa, openssl, writeMigratedConfig, type OldCa } from '../helpers/old-openssl-ca.js';
 import { systemUser } from '../helpers/users.js';
 
 const PIN = '26581174';
 let work: string;
-let old: string;
+let ca: OldCa;
 let fixture: ServerFixture;
 let server: RunningServer | undefined;
 const serials: Record<string, string> = {};
 
-function openssl(args: readonly string[]): string {
-  return execFileSync('openssl', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-}
-
-function chownTree(path: string, uid: number, gid: number): void {
-  chownSync(path, uid, gid);
-  if (statSync(path).isDirectory()) for (const entry of readdirSync(path)) chownTree(join(path, entry), uid, gid);
-}
-
-/** The CA as the original tool ran it: a file key and an openssl ca directory. */
 function makeOpensslCa(): void {
-  old = join(work, 'old-ca');
-  mkdirSync(join(old, 'newcerts'), { recursive: true });
-  writeFileSync(join(old, 'index.txt'), '');
-  writeFileSync(join(old, 'serial'), '1000\n');
-  writeFileSync(join(old, 'crlnumber'), '01\n');
-  const cnf = join(old, 'openssl.cnf');
-  writeFileSync(
-    cnf,
-    [
-      '[ca]',
-      'default_ca = old',
-      '[old]',
-      `dir = ${old}`,
-      'database = $dir/index.txt',
-      'new_certs_dir = $dir/newcerts',
-      'serial = $dir/serial',
-      'crlnumber = $dir/crlnumber',
-      `certificate = ${work}/ca.pem`,
-      `private_key = ${work}/ca.key`,
-      'default_md = sha256',
-      'default_days = 30',
-      'default_crl_days = 30',
-      'policy = any',
-      'unique_subject = no',
-      'preserve = yes',
-      '[any]',
-      'commonName = supplied',
-      '',
-    ].join('\n'),
-  );
-  openssl(['genpkey', '-algorithm', 'RSA', '-pkeyopt', 'rsa_keygen_bits:2048', '-out', join(work, 'ca.key')]);
-  openssl([
-    'req', '-x509', '-key', join(work, 'ca.key'), '-out', join(work, 'ca.pem'), '-days', '365', '-subj', '/O=Example/CN=Old CA',
-    '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign',
-  ]);
-  chmodSync(join(work, 'ca.pem'), 0o644);
+  ca = makeOldCa(work);
   const issue = (name: string, dates: string[] = []): string => {
-    const csr = join(work, `${name}.csr`);
-    openssl(['req', '-new', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(work, `${name}.key`), '-out', csr, '-subj', `/O=Example/CN=${name}`]);
-    openssl(['ca', '-batch', '-config', cnf, '-preserveDN', '-in', csr, '-out', join(work, `${name}.pem`), ...dates]);
-    serials[name] = openssl(['x509', '-in', join(work, `${name}.pem`), '-noout', '-serial']).replace('serial=', '').trim();
-    return join(work, `${name}.pem`);
+    const { file, serial } = issueWithOpenssl(ca, name, `/O=Example/CN=${name}`, dates);
+    serials[name] = serial;
+    return file;
   };
+  const cnf = ca.config;
+  const old = ca.dir;
   issue('Valid One');
   issue('Valid Two');
   issue('Expired', ['-startdate', '20200101000000Z', '-enddate', '20200201000000Z']);
@@ -85,50 +40,6 @@ function makeOpensslCa(): void {
   openssl(['ca', '-batch', '-config', cnf, '-revoke', issue('Replaced'), '-crl_reason', 'superseded']);
   openssl(['ca', '-batch', '-config', cnf, '-gencrl', '-out', join(old, 'crl-2.pem')]);
   openssl(['ca', '-batch', '-config', cnf, '-updatedb']);
-}
-
-/** The same key moved onto a token, as the migration to a USB token does. */
-function keyOntoToken(): { conf: string; label: string } {
-  const tokens = join(work, 'tokens');
-  mkdirSync(tokens);
-  const conf = join(work, 'softhsm2.conf');
-  writeFileSync(conf, `directories.tokendir = ${tokens}\nobjectstore.backend = file\nlog.level = ERROR\n`, { mode: 0o644 });
-  const env = { ...process.env, SOFTHSM2_CONF: conf };
-  const label = `migrate-${process.pid}`;
-  execFileSync('softhsm2-util', ['--init-token', '--free', '--label', label, '--so-pin', '12345678', '--pin', PIN], { env, stdio: 'pipe' });
-  execFileSync('softhsm2-util', ['--import', join(work, 'ca.key'), '--token', label, '--label', 'ca', '--id', '0102', '--pin', PIN], { env, stdio: 'pipe' });
-  const causer = systemUser('causer');
-  chownTree(tokens, causer.uid, causer.gid);
-  return { conf, label };
-}
-
-function writeConfig(token: { conf: string; label: string }): void {
-  const configPath = join(work, 'etoken-ca');
-  const caDir = join(work, 'ca');
-  const spoolDir = join(work, 'spool');
-  const original = [
-    '# sysconfig of the original etoken-ca',
-    'DN_FORMAT="/DC=org/DC=example%s"',
-    'CA_OIDS="1.3.6.1.4.1.99999.1.1"',
-    'CRL_URLS="URI:http://ca.example.org/crl.pem"',
-    'USB_DEVICE="0529:0620"',
-    'KEY="0:0102"',
-  ];
-  const added = [
-    '# added for etoken-ca',
-    `PKCS11_MODULE=${SOFTHSM_MODULE}`,
-    `PKCS11_ENV="SOFTHSM2_CONF=${token.conf}"`,
-    `TOKEN_LABEL="${token.label}"`,
-    `CA_CERT=${join(work, 'ca.pem')}`,
-    `CA_DIR=${caDir}`,
-    `SPOOL_DIR=${spoolDir}`,
-    `CRL_DIR=${join(work, 'crl')}`,
-    `REVOKE_QUEUE_DIR=${join(caDir, 'revoke-queue')}`,
-    `PID_FILE=${join(work, 'etoken-ca.pid')}`,
-    'ALLOW_PIN_FD=yes',
-  ];
-  writeFileSync(configPath, [...original, ...added, ''].join('\n'), { mode: 0o644 });
-  fixture = { dir: work, configPath, caDir, spoolDir };
 }
 
 function revokeList(): Array<{ serial: string; state: string; reason: string | null; subject: string }> {
@@ -159,7 +70,7 @@ beforeAll(() => {
   work = mkdtempSync('/tmp/etoken-migrate-');
   chmodSync(work, 0o755);
   makeOpensslCa();
-  writeConfig(keyOntoToken());
+  fixture = writeMigratedConfig(ca, keyOntoToken(ca, PIN));
 });
 
 afterAll(async () => {
@@ -178,7 +89,7 @@ describe('import-openssl-ca', () => {
   });
 
   it('imports every entry with its state, and refuses to import twice', () => {
-    const r = spawnSync(SERVER_BIN, ['import-openssl-ca', old, '--config', fixture.configPath], { encoding: 'utf8' });
+    const r = spawnSync(SERVER_BIN, ['import-openssl-ca', ca.dir, '--config', fixture.configPath], { encoding: 'utf8' });
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toContain('Imported 5 certificates');
     expect(r.stdout).toContain('the next CRL will be number 3');
@@ -190,7 +101,7 @@ describe('import-openssl-ca', () => {
     expect(rows.get(serials['Compromised']!)).toMatchObject({ state: 'revoked', reason: 'keyCompromise' });
     expect(rows.get(serials['Replaced']!)).toMatchObject({ state: 'revoked', reason: 'superseded' });
     expect(readFileSync(join(fixture.caDir, 'newcerts', `${serials['Valid One']}.pem`), 'utf8')).toBe(readFileSync(join(work, 'Valid One.pem'), 'utf8').replace(/^[\s\S]*?(?=-----BEGIN)/, ''));
-    const again = spawnSync(SERVER_BIN, ['import-openssl-ca', old, '--config', fixture.configPath], { encoding: 'utf8' });
+    const again = spawnSync(SERVER_BIN, ['import-openssl-ca', ca.dir, '--config', fixture.configPath], { encoding: 'utf8' });
     expect(again.status).toBe(73);
     expect(again.stderr).toMatch(/already holds a CA database/);
   });
@@ -200,7 +111,7 @@ describe('import-openssl-ca', () => {
     const [issued] = await server.waitFor('crl.issued');
     expect(issued!.number).toBe(3);
     const crl = join(work, 'crl', 'crl.pem');
-    const text = openssl(['crl', '-in', crl, '-noout', '-text', '-CAfile', join(work, 'ca.pem')]);
+    const text = openssl(['crl', '-in', crl, '-noout', '-text', '-CAfile', ca.caCert]);
     expect(text).toMatch(/CRL Number:\s*\n\s*3/);
     expect(text).toContain(`Serial Number: ${serials['Compromised']}`);
     expect(text).toContain(`Serial Number: ${serials['Replaced']}`);

@@ -6,6 +6,7 @@
  */
 import { bytesOf, childrenOf, contentOf, decodeOid, decodeTime, readElement, type DerElement } from './der-reader.js';
 import { OID } from './oids.js';
+import { onelineName } from './oneline-name.js';
 
 export interface CertificateFields {
   readonly tbs: Buffer;
@@ -93,3 +94,6 @@ export function subjectKeyIdOf(fields: CertificateFields): Buffer | undefined {
   if (id.tag !== OCTET_STRING || id.end !== value.length) malformed('subjectKeyIdentifier is not an OCTET STRING');
   return contentOf(value, id);
 }
+
+/** A certificate's subject as the CA database spells it (index.txt, listings, filters, per-subject counts). */
+export const databaseSubjectOf = (der: Buffer): string => onelineName(readCertificateFields(der).subject);

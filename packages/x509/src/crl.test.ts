@@ -50,6 +50,20 @@ describe('CRL builder', () => {
     expect(text).toMatch(/Cessation Of Operation/);
   });
 
+  it('writes a compromise time as an Invalidity Date beside the reason, as openssl ca -gencrl does', () => {
+    const entries = [
+      encodeRevokedEntry({ serial: '0B', revokedAt: T, reason: 'keyCompromise', compromisedAt: Date.UTC(2026, 10, 20, 8, 30, 15, 900) }),
+      encodeRevokedEntry({ serial: '0C', revokedAt: T, reason: 'CACompromise', compromisedAt: Date.UTC(2051, 0, 2, 3, 4, 5) }),
+    ];
+    const tbs = buildTbsCertList(template, { number: 2, thisUpdate: T, nextUpdate: T + 86400_000, entries });
+    checkTbsCertList(tbs, template);
+    const text = opensslText(assembleSigned(tbs, template.algorithm, signTbs(tbs)));
+    expect(text).toMatch(/Serial Number: 0B[\s\S]*?Key Compromise\s+Invalidity Date:\s+Nov 20 08:30:15 2026 GMT/);
+    expect(text).toMatch(/Serial Number: 0C[\s\S]*?CA Compromise\s+Invalidity Date:\s+Jan  2 03:04:05 2051 GMT/);
+    // GeneralizedTime whatever the year (RFC 5280 5.3.2), unlike the revocation date.
+    expect(entries[0]!.includes(Buffer.from('20261120083015Z'))).toBe(true);
+  });
+
   it('leaves out an empty revokedCertificates', () => {
     const tbs = buildTbsCertList(template, { number: 1, thisUpdate: T, nextUpdate: T + 86400_000, entries: [] });
     checkTbsCertList(tbs, template);

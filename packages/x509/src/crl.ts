@@ -8,7 +8,7 @@
 import { reasonCode, type RevocationReason } from '@etoken-ca/contract/core/cadb/index-line';
 import { serialIntegerContent, type SerialHex } from '@etoken-ca/contract/core/serial';
 import type { CaCertificate } from './ca-certificate.js';
-import { contextConstructed, enumerated, integerFromContent, sequence, sequenceOfList, smallInteger, time } from './der.js';
+import { contextConstructed, enumerated, generalizedTime, integerFromContent, sequence, sequenceOfList, smallInteger, time } from './der.js';
 import { authorityKeyIdentifier, extension } from './extensions.js';
 import { OID } from './oids.js';
 import { signatureAlgorithm, type SignatureAlgorithm } from './signature-algorithm.js';
@@ -18,14 +18,22 @@ export interface RevokedCert {
   /** Milliseconds since the epoch (encoded in whole seconds). */
   readonly revokedAt: number;
   readonly reason: RevocationReason;
+  /** When the key is known or suspected to have been compromised (keyCompromise, CACompromise), in milliseconds. */
+  readonly compromisedAt?: number;
 }
 
-/** One revokedCertificates entry; `unspecified` carries no reasonCode (RFC 5280 5.3.1), so no extensions at all. */
+/**
+ * One revokedCertificates entry. `unspecified` carries no reasonCode (RFC 5280 5.3.1); a compromise time
+ * becomes an Invalidity Date (5.3.2), in whole seconds, as `openssl ca -gencrl` writes it.
+ */
 export function encodeRevokedEntry(cert: RevokedCert): Buffer {
   const serial = integerFromContent(serialIntegerContent(cert.serial));
-  if (cert.reason === 'unspecified') return sequence(serial, time(cert.revokedAt));
-  const reason = extension(OID.cRLReason, false, enumerated(reasonCode(cert.reason)));
-  return sequence(serial, time(cert.revokedAt), sequence(reason));
+  const extensions = [
+    ...(cert.reason === 'unspecified' ? [] : [extension(OID.cRLReason, false, enumerated(reasonCode(cert.reason)))]),
+    ...(cert.compromisedAt === undefined ? [] : [extension(OID.invalidityDate, false, generalizedTime(cert.compromisedAt))]),
+  ];
+  if (extensions.length === 0) return sequence(serial, time(cert.revokedAt));
+  return sequence(serial, time(cert.revokedAt), sequence(...extensions));
 }
 
 /** What every CRL of this CA shares, encoded once. */

@@ -117,14 +117,16 @@ export const ia5String = (text: string): Buffer => tlv(TAG.ia5String, asciiBytes
 
 /** RFC 5280 4.1.2.5: UTCTime through 2049, GeneralizedTime from 2050; whole seconds, Z. */
 export function time(epochMs: number): Buffer {
-  const iso = new Date(epochMs).toISOString(); // YYYY-MM-DDTHH:MM:SS.sssZ
-  const year = Number(iso.slice(0, 4));
-  if (year < 1950 || year > 9999) throw new RangeError(`time out of range: ${iso}`);
-  const digits = iso.slice(0, 19).replace(/[-T:]/g, '') + 'Z';
-  return year < 2050
-    ? tlv(TAG.utcTime, Buffer.from(digits.slice(2), 'latin1'))
-    : tlv(TAG.generalizedTime, Buffer.from(digits, 'latin1'));
+  const year = new Date(epochMs).getUTCFullYear();
+  if (!(year >= 1950 && year <= 9999)) throw new RangeError(`time out of range: ${new Date(epochMs).toISOString()}`);
+  return year < 2050 ? tlv(TAG.utcTime, secondsDigits(epochMs).subarray(2)) : generalizedTime(epochMs);
 }
+
+/** YYYYMMDDHHMMSSZ, in whole seconds. */
+const secondsDigits = (epochMs: number): Buffer => Buffer.from(new Date(epochMs).toISOString().slice(0, 19).replace(/[-T:]/g, '') + 'Z', 'latin1');
+
+/** GeneralizedTime in whole seconds, whatever the year (invalidityDate, RFC 5280 5.3.2, is always one). */
+export const generalizedTime = (epochMs: number): Buffer => tlv(TAG.generalizedTime, secondsDigits(epochMs));
 
 /** [n] constructed: an EXPLICIT tag around one element, or an IMPLICIT tag over a SEQUENCE/SET's content. */
 export const contextConstructed = (n: number, ...content: readonly Buffer[]): Buffer => tlv(0xa0 | n, ...content);

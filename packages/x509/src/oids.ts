@@ -14,4 +14,5 @@ export const OID = {
   subjectAltName: '2.5.29.17',
   cRLNumber: '2.5.29.20',
   cRLReason: '2.5.29.21',
+  invalidityDate: '2.5.29.24',
 } as const;

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import type { IndexEntry } from '@etoken-ca/contract/core/cadb/index-line';
 import { badRequest } from '@etoken-ca/contract/core/exit-codes';
 import { normalizeSerial } from '@etoken-ca/contract/core/serial';
+import { databaseSubjectOf } from '@etoken-ca/x509/certificate-fields';
 import { parseHexCounter, parseOpensslIndex } from './openssl-index.js';
 
 export interface ImportedCert {
@@ -37,14 +38,6 @@ function readOptional(path: string): string | null {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
     throw badRequest(`${path}: cannot read it: ${(e as NodeJS.ErrnoException).code}`);
   }
-}
-
-/** X509_NAME_oneline spelling of a certificate's subject, as index.txt has it. */
-function onelineSubject(cert: X509Certificate): string {
-  return cert.subject
-    .split('\n')
-    .map((rdn) => `/${rdn}`)
-    .join('');
 }
 
 function newcerts(dir: string): Map<string, { file: string; cert: X509Certificate }> {
@@ -81,7 +74,7 @@ export function readOpensslCaDir(dir: string): OpensslCaDir {
     return { entry, der, unlisted: false };
   });
   for (const [serial, { cert }] of issued) {
-    const entry: IndexEntry = { serial, status: 'V', notAfter: new Date(cert.validTo).getTime(), subject: onelineSubject(cert) };
+    const entry: IndexEntry = { serial, status: 'V', notAfter: new Date(cert.validTo).getTime(), subject: databaseSubjectOf(cert.raw) };
     certs.push({ entry, der: cert.raw, unlisted: true });
   }
   const counter = (name: string): bigint | null => {
