@@ -61,6 +61,7 @@ async function revoke(args: Args, config: Config): Promise<void> {
     requestedAt: Date.now(),
     by: operator.name,
     uid: operator.uid,
+    ...(args.compromisedAt === undefined ? {} : { compromisedAt: args.compromisedAt }),
   }));
   try {
     for (const request of requests) writeQueueEntry(queue, request);
@@ -68,7 +69,8 @@ async function revoke(args: Args, config: Config): Promise<void> {
   } catch (e) {
     throw new EtokenError(ExitCode.cantCreate, `cannot write to ${queue.dir}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
-  for (const t of targets) say(`queued: ${t.serial} ${t.subject} (${args.reason})`);
+  const compromised = args.compromisedAt === undefined ? '' : `, compromised ${new Date(args.compromisedAt).toISOString()}`;
+  for (const t of targets) say(`queued: ${t.serial} ${t.subject} (${args.reason}${compromised})`);
   faultPoint('revoke-cert.after-queued');
 
   const server = findServer(config.pidFile);

@@ -103,11 +103,15 @@ export function parseSlashDn(text: string): Rdn[] {
  */
 export function onelineDn(rdns: readonly Rdn[]): string {
   let out = '';
-  for (const { type, value } of rdns) {
-    out += `/${type}=`;
-    for (const byte of Buffer.from(value, 'utf8')) {
-      out += byte < 0x20 || byte > 0x7e ? `\\x${byte.toString(16).toUpperCase().padStart(2, '0')}` : String.fromCharCode(byte);
-    }
+  for (const { type, value } of rdns) out += `/${type}=${onelineText(value)}`;
+  return out;
+}
+
+/** Text in that spelling: each UTF-8 byte outside printable ASCII as \xHH. */
+export function onelineText(text: string): string {
+  let out = '';
+  for (const byte of Buffer.from(text, 'utf8')) {
+    out += byte < 0x20 || byte > 0x7e ? `\\x${byte.toString(16).toUpperCase().padStart(2, '0')}` : String.fromCharCode(byte);
   }
   return out;
 }

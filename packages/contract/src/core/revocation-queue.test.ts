@@ -10,6 +10,8 @@ describe('revocation queue entries', () => {
     expect(parseDoneEntry(formatQueueEntry(done))).toEqual(done);
     expect(parseDoneEntry(formatQueueEntry({ ...done, crlNumber: null, refused: 'unknown serial' }))).toMatchObject({ crlNumber: null, refused: 'unknown serial' });
     expect(parseDoneEntry(formatQueueEntry(request))).toBeNull();
+    const compromised = { ...request, compromisedAt: request.requestedAt - 86_400_000 };
+    expect(parseRevocationRequest(formatQueueEntry(compromised))).toEqual(compromised);
   });
 
   it('refuses anything not exactly well-formed', () => {
@@ -21,6 +23,12 @@ describe('revocation queue entries', () => {
     expect(bad({ id: '../x' })).toBeNull();
     expect(bad({ by: 'a\nb' })).toBeNull();
     expect(bad({ requestedAt: -1 })).toBeNull();
+    // A compromise time: whole seconds, not after the request, with keyCompromise or CACompromise only.
+    expect(bad({ compromisedAt: request.requestedAt + 1000 })).toBeNull();
+    expect(bad({ compromisedAt: request.requestedAt - 1 })).toBeNull();
+    expect(bad({ compromisedAt: '2026-01-01' })).toBeNull();
+    expect(bad({ reason: 'superseded', compromisedAt: request.requestedAt })).toBeNull();
+    expect(bad({ reason: 'CACompromise', compromisedAt: request.requestedAt })).not.toBeNull();
     expect(parseRevocationRequest('{')).toBeNull();
   });
 

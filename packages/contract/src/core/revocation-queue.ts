@@ -9,7 +9,7 @@
  *   REVOKE_QUEUE_DIR/.<id>.tmp        being written (ignored by the server)
  *   REVOKE_QUEUE_DIR/done/<id>.json   processed (removed after a while)
  */
-import { parseReason, type RevocationReason } from './cadb/index-line.js';
+import { parseReason, takesCompromiseTime, type RevocationReason } from './cadb/index-line.js';
 import { parseJsonObject } from './json-object.js';
 import { normalizeSerial, type SerialHex } from './serial.js';
 
@@ -23,6 +23,8 @@ export interface RevocationRequest {
   /** Login name of the operator (from the login uid), or "uid N". */
   readonly by: string;
   readonly uid: number;
+  /** When the key was compromised (keyCompromise, CACompromise only), in whole seconds, not after requestedAt. */
+  readonly compromisedAt?: number;
 }
 
 export interface DoneEntry extends RevocationRequest {
@@ -62,7 +64,10 @@ export function parseRevocationRequest(text: string): RevocationRequest | null {
   if (reason === null || reason !== r.reason) return null;
   if (!isCount(r.requestedAt) || !isCount(r.uid)) return null;
   if (typeof r.by !== 'string' || !/^[\x21-\x7e][\x20-\x7e]{0,63}$/.test(r.by)) return null;
-  return { id: r.id, serial: r.serial, reason, requestedAt: r.requestedAt, by: r.by, uid: r.uid };
+  const request = { id: r.id, serial: r.serial, reason, requestedAt: r.requestedAt, by: r.by, uid: r.uid };
+  if (r.compromisedAt === undefined) return request;
+  if (!isCount(r.compromisedAt) || r.compromisedAt % 1000 !== 0 || r.compromisedAt > r.requestedAt || !takesCompromiseTime(reason)) return null;
+  return { ...request, compromisedAt: r.compromisedAt };
 }
 
 export function parseDoneEntry(text: string): DoneEntry | null {

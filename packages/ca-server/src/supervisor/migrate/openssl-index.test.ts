@@ -8,6 +8,7 @@ describe('parseOpensslIndex', () => {
       'E\t200101000000Z\t\t02\tunknown\t/O=Example/CN=B',
       'R\t301231235959Z\t240101000000Z,keyTime,20231231000000Z\t03\tunknown\t/O=Example/CN=C',
       'R\t301231235959Z\t240101000000Z,certificateHold,1.2.840.10040.2.2\t0A\tunknown\t/O=Example/CN=D',
+      'R\t301231235959Z\t240101000000Z,holdInstruction,holdInstructionReject\t0B\tunknown\t/O=Example/CN=E',
       '',
     ].join('\n');
     const entries = parseOpensslIndex(text, 'index.txt');
@@ -16,7 +17,9 @@ describe('parseOpensslIndex', () => {
       ['02', 'E', undefined],
       ['03', 'R', 'keyCompromise'],
       ['0A', 'R', 'certificateHold'],
+      ['0B', 'R', 'certificateHold'],
     ]);
+    expect(entries[2]!.compromisedAt).toBe(Date.UTC(2023, 11, 31));
   });
 
   it('refuses malformed lines and repeated serials, naming the line', () => {

@@ -1,30 +1,18 @@
 /**
- * Reading what `openssl ca` left: index.txt lines, the serial and crlnumber
- * counters. Pure. OpenSSL also writes revocation fields this project does
- * not (keyTime / CAkeyTime with a compromise time, certificateHold with an
- * instruction): they are read as the reason they stand for.
+ * Reading what `openssl ca` left: index.txt lines (compromise times kept,
+ * a hold instruction read as certificateHold), the serial and crlnumber
+ * counters. Pure.
  */
 import { parseIndexLine, type IndexEntry } from '@etoken-ca/contract/core/cadb/index-line';
 import { badRequest } from '@etoken-ca/contract/core/exit-codes';
 import { normalizeSerial } from '@etoken-ca/contract/core/serial';
-
-const REASON_ALIASES: Readonly<Record<string, string>> = { keyTime: 'keyCompromise', CAkeyTime: 'CACompromise' };
-
-/** The revocation field reduced to "time[,reason]". */
-function plainRevocation(field: string): string {
-  const [when, reason] = field.split(',');
-  if (reason === undefined) return field;
-  return `${when},${REASON_ALIASES[reason] ?? reason}`;
-}
 
 export function parseOpensslIndex(text: string, file: string): IndexEntry[] {
   const entries: IndexEntry[] = [];
   const seen = new Set<string>();
   text.split('\n').forEach((line, i) => {
     if (line === '') return;
-    const fields = line.split('\t');
-    if (fields.length === 6) fields[2] = plainRevocation(fields[2]!);
-    const parsed = parseIndexLine(fields.join('\t'));
+    const parsed = parseIndexLine(line);
     const serial = parsed && normalizeSerial(parsed.serial);
     if (!parsed || !serial) throw badRequest(`${file}:${i + 1}: not an index.txt line openssl ca writes`);
     if (seen.has(serial)) throw badRequest(`${file}:${i + 1}: serial ${serial} appears twice`);

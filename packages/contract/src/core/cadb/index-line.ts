@@ -2,7 +2,10 @@
  * One line of `openssl ca`'s index.txt, as OpenSSL writes it:
  *   status TAB expiry TAB revocation[,reason] TAB serial TAB filename TAB subject
  * with times as UTCTime (YYMMDDHHMMSSZ) before 2050 and GeneralizedTime after,
- * serial in BN_bn2hex spelling and the subject as X509_NAME_oneline.
+ * serial in BN_bn2hex spelling and the subject as X509_NAME_oneline. A
+ * revocation with a compromise time is written as openssl ca writes it:
+ * `time,keyTime,GENERALIZEDTIME` for keyCompromise, `time,CAkeyTime,...`
+ * for CACompromise (its CRLs carry that time as an Invalidity Date).
  */
 import type { SerialHex } from '../serial.js';
 
@@ -23,6 +26,15 @@ export function reasonCode(reason: RevocationReason): number {
   return REVOCATION_REASONS.indexOf(reason);
 }
 
+/** The reasons that may carry a compromise time (openssl ca -crl_compromise, -crl_CA_compromise). */
+export const COMPROMISE_REASONS = ['keyCompromise', 'CACompromise'] as const satisfies readonly RevocationReason[];
+
+export const takesCompromiseTime = (reason: RevocationReason): boolean => (COMPROMISE_REASONS as readonly string[]).includes(reason);
+
+/** index.txt's reason word for a compromise with its time. */
+const COMPROMISE_WORDS: Readonly<Record<string, RevocationReason>> = { keyTime: 'keyCompromise', CAkeyTime: 'CACompromise' };
+const compromiseWord = (reason: RevocationReason): string => (reason === 'CACompromise' ? 'CAkeyTime' : 'keyTime');
+
 export function parseReason(text: string): RevocationReason | null {
   const found = REVOCATION_REASONS.find((r) => r.toLowerCase() === text.toLowerCase());
   return found ?? null;
@@ -36,6 +48,8 @@ export interface IndexEntry {
   /** Revocation time in ms, when status is R. */
   readonly revokedAt?: number;
   readonly reason?: RevocationReason;
+  /** When the key was compromised, in whole seconds (keyCompromise and CACompromise only). */
+  readonly compromisedAt?: number;
   readonly subject: string;
 }
 
@@ -47,6 +61,12 @@ export function formatAsn1Time(ms: number): string {
   const year = d.getUTCFullYear();
   const rest = `${pad2(d.getUTCMonth() + 1)}${pad2(d.getUTCDate())}${pad2(d.getUTCHours())}${pad2(d.getUTCMinutes())}${pad2(d.getUTCSeconds())}Z`;
   return year >= 1950 && year < 2050 ? `${pad2(year % 100)}${rest}` : `${String(year).padStart(4, '0')}${rest}`;
+}
+
+/** YYYYMMDDHHMMSSZ whatever the year, as openssl ca writes a compromise time. */
+export function formatGeneralizedTime(ms: number): string {
+  const asn1 = formatAsn1Time(ms);
+  return asn1.length === 15 ? asn1 : `${new Date(ms).getUTCFullYear()}${asn1.slice(2)}`;
 }
 
 export function parseAsn1Time(text: string): number | null {
@@ -80,7 +100,8 @@ export function formatIndexLine(e: IndexEntry): string {
   let revocation = '';
   if (e.status === 'R' && e.revokedAt !== undefined) {
     revocation = formatAsn1Time(e.revokedAt);
-    if (e.reason && e.reason !== 'unspecified') revocation += `,${e.reason}`;
+    if (e.compromisedAt !== undefined && e.reason && takesCompromiseTime(e.reason)) revocation += `,${compromiseWord(e.reason)},${formatGeneralizedTime(e.compromisedAt)}`;
+    else if (e.reason && e.reason !== 'unspecified') revocation += `,${e.reason}`;
   }
   return `${e.status}\t${formatAsn1Time(e.notAfter)}\t${revocation}\t${e.serial}\tunknown\t${e.subject}\n`;
 }
@@ -94,6 +115,7 @@ export interface RawIndexLine {
   readonly notAfter: number;
   readonly revokedAt?: number;
   readonly reason?: RevocationReason;
+  readonly compromisedAt?: number;
   readonly serialStart: number;
   readonly serialEnd: number;
   readonly subjectStart: number;
@@ -123,12 +145,16 @@ export function parseIndexLineBytes(bytes: Buffer, start: number, end: number): 
   const comma = bytes.indexOf(0x2c, t2 + 1);
   const whenEnd = comma >= 0 && comma < t3 ? comma : t3;
   const revokedAt = parseAsn1TimeBytes(bytes, t2 + 1, whenEnd);
-  // OpenSSL may follow the reason with a hold instruction or compromise time: only the reason counts.
+  // A compromise time follows keyTime or CAkeyTime; a hold instruction follows holdInstruction (not kept).
   const next = whenEnd === t3 ? -1 : bytes.indexOf(0x2c, whenEnd + 1);
   const reasonEnd = next >= 0 && next < t3 ? next : t3;
-  const reason = whenEnd === t3 ? 'unspecified' : parseReason(bytes.toString('latin1', whenEnd + 1, reasonEnd));
+  const word = bytes.toString('latin1', whenEnd + 1, reasonEnd);
+  const compromise = COMPROMISE_WORDS[word];
+  const reason = whenEnd === t3 ? 'unspecified' : (compromise ?? (word === 'holdInstruction' ? 'certificateHold' : parseReason(word)));
   if (revokedAt === null || reason === null) return null;
-  return { ...fields, revokedAt, reason };
+  if (!compromise) return { ...fields, revokedAt, reason };
+  const compromisedAt = reasonEnd === t3 ? null : parseAsn1TimeBytes(bytes, reasonEnd + 1, t3);
+  return compromisedAt === null ? null : { ...fields, revokedAt, reason, compromisedAt };
 }
 
 /** Parses one line (without its newline); null when it is not a well-formed index line. */
