@@ -87,7 +87,7 @@ export async function startSmartcardCa(name: string, options: SmartcardCaOptions
 }
 
 /** pkcs11-tool on the smart-card module as causer (the token's owner), e.g. to unlock the PIN with the SO PIN. */
-export function smartcardTool(ca: SmartcardCa, args: readonly string[]): string {
+export function smartcardTool(ca: Pick<SmartcardCa, 'card' | 'token'>, args: readonly string[]): string {
   const causer = systemUser('causer');
   return execFileSync('pkcs11-tool', ['--module', smartcardModule(), ...args], {
     uid: causer.uid,

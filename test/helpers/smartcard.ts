@@ -10,10 +10,12 @@ import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { chmodSync, closeSync, existsSync, fchmodSync, lstatSync, mkdtempSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
+import { findRepo } from './repo.js';
 import type { TestToken } from './softhsm.js';
 import { giveTo, isRoot, systemUser } from './users.js';
 
-const SOURCE_DIR = join(import.meta.dirname, '../pkcs11-smartcard');
+/** Found from the repository root, so that the bench, bundled elsewhere, finds it too. */
+const SOURCE_DIR = join(findRepo(import.meta.dirname), 'test/pkcs11-smartcard');
 const SOURCE_FILES = ['smartcard.c', 'build.sh'];
 const MODULE_FILE = 'pkcs11-smartcard.so';
 /** Files the module opens in the control directory, made beforehand so that they belong to the token's owner. */

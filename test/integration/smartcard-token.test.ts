@@ -7,10 +7,14 @@
  * prompt is open, device errors, and a signature that never returns.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import type { Writable } from 'node:stream';
 import { request } from '../corpus/requests.js';
 import { PIN_PROMPT, typePinAtPrompt } from '../helpers/console-server.js';
+import { makeServerFixture, removeFixture, SERVER_BIN } from '../helpers/ca-server.js';
 import { indexLines, smartcardTool, startSmartcardCa, type SmartcardCa } from '../helpers/smartcard-ca.js';
+import { createSmartcardControl, smartcardModule } from '../helpers/smartcard.js';
+import { createTestToken } from '../helpers/softhsm.js';
 import { runClient, type ClientResult } from '../helpers/spool-client.js';
 
 const TOKEN_GONE = 'The token went away: no PIN is needed now.';
@@ -133,6 +137,8 @@ describe('a smart-card token, presence polled every second, no USB events', () =
 
   it('fails one request on a device error, and stops signing and alerts the operator when they repeat', async () => {
     ca = await startSmartcardCa('device-errors', { console: true, keys: { TOKEN_POLL_INTERVAL: '1' } });
+    // The start-up CRL first: the errors are for the certificates.
+    await ca.server.waitFor('crl.issued');
     ca.card.injectDeviceErrors(1);
     const failed = await logon(ca, 'Device Error');
     expect(failed.code).toBe(75);
@@ -160,6 +166,50 @@ describe('a smart-card token, presence polled every second, no USB events', () =
     await typePinAtPrompt(ca.pty!, ca.token.pin, 2);
     await ca.server.waitFor('pin.accepted', 2, 10_000);
     await expectCertificate(ca, 'After Re-insertion');
+  });
+
+  it('checks a token model with --token-selftest: the PIN counter without a try, and the signature rate', async () => {
+    const token = createTestToken({ label: `selftest-${process.pid}`, keyType: 'rsa', owner: 'causer' });
+    const card = createSmartcardControl('causer');
+    const fixture = makeServerFixture(token, { PKCS11_MODULE: smartcardModule(), PKCS11_ENV: card.pkcs11Env(token) });
+    const selftest = (pin: string): Promise<{ code: number | null; stdout: string }> => {
+      const child = spawn(SERVER_BIN, ['--token-selftest', '--config', fixture.configPath, '--pin-fd', '3'], {
+        stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
+        env: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
+      });
+      (child.stdio[3] as Writable).on('error', () => undefined).end(`${pin}\n`);
+      let stdout = '';
+      child.stdout!.setEncoding('utf8').on('data', (s: string) => (stdout += s));
+      return new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout })));
+    };
+    try {
+      const good = await selftest(token.pin);
+      expect(good.code, good.stdout).toBe(0);
+      expect(good.stdout).toContain(`token "${token.label}", serial ${token.serial}`);
+      expect(good.stdout).toContain('PIN counter: no wrong PIN since the last good login');
+      const rate = /5 signatures in [\d.]+ s: ([\d.]+) ms each on average, the slowest [\d.]+ ms; ([\d.]+) signatures\/s/.exec(good.stdout);
+      expect(rate, good.stdout).not.toBeNull();
+      expect(Number(rate![1])).toBeGreaterThanOrEqual(250);
+      expect(Number(rate![2])).toBeLessThanOrEqual(4);
+      console.log(`token self-test on the 250 ms module: ${rate![0]}`);
+
+      // Two wrong PINs elsewhere: the self-test reports the final try and does not spend it from --pin-fd.
+      for (let i = 0; i < 2; i++) expect(() => smartcardTool({ card, token }, ['--login', '--pin', '00000000', '--list-objects'])).toThrow();
+      const signaturesBefore = card.signatures().length;
+      const finalTry = await selftest(token.pin);
+      expect(finalTry.code).toBe(69);
+      expect(finalTry.stdout).toContain('PIN counter: FINAL TRY: one more wrong PIN locks the token');
+      expect(finalTry.stdout).toContain('signatures not timed: the token is at its final PIN try');
+      expect(card.signatures()).toHaveLength(signaturesBefore);
+      // The try is still there to spend (on the console, confirmed); cleared, the self-test logs in again.
+      card.resetPinCounter();
+      const cleared = await selftest(token.pin);
+      expect(cleared.code, cleared.stdout).toBe(0);
+    } finally {
+      card.cleanup();
+      token.cleanup();
+      removeFixture(fixture);
+    }
   });
 
   it('replaces a signer whose signature does not return within SIGNER_TIMEOUT, withholding only that one and saying why', async () => {

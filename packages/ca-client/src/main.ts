@@ -42,6 +42,7 @@ async function run(args: readonly string[]): Promise<Outcome> {
   }
   const config = loadConfig(configPath(command.configFile));
   const caCert = readCaCertificate(config.caCert);
+  const startedAt = Date.now();
   startDeadline(stop, systemClock, config.clientTimeout);
   const raw = await readBoundedInput(STDIN, config.maxRequestSize, stop.signal);
   if (!raw) return stoppedOutcome(stopReason(stop.signal), 'request');
@@ -49,7 +50,7 @@ async function run(args: readonly string[]): Promise<Outcome> {
   return requestCertificate(
     request,
     {
-      spool: nodeSpool(spoolLayout(config.spoolDir)),
+      spool: nodeSpool(spoolLayout(config.spoolDir), startedAt),
       clock: systemClock,
       newRequestId,
       lockTarget: ownLockTarget(),

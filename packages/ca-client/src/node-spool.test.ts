@@ -36,6 +36,11 @@ describe('nodeSpool requests and locks', () => {
     expect(execFileSync('ls', ['-A', layout.incoming], { encoding: 'utf8' })).toBe('');
   });
 
+  it("gives the request file the time the client's limit started to run as its mtime", () => {
+    nodeSpool(layout, 1_700_000_000_000).createRequest(ID, Buffer.from('x'));
+    expect(lstatSync(join(layout.incoming, `${ID}.req`)).mtimeMs).toBe(1_700_000_000_000);
+  });
+
   it('never writes through an existing name or a symlink', () => {
     const target = join(dir, 'target');
     writeFileSync(target, 'untouched');

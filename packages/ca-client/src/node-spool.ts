@@ -12,11 +12,12 @@ const MAX_ANSWER_SIZE = 64 * 1024;
 
 const errorCode = (e: unknown): string | undefined => (e as NodeJS.ErrnoException).code;
 
-export function nodeSpool(layout: SpoolLayout): SpoolPort {
+/** `startedAt`: when this client's CLIENT_TIMEOUT started to run, given to the server as the request file's mtime. */
+export function nodeSpool(layout: SpoolLayout, startedAt?: number): SpoolPort {
   return {
     createRequest(id, bytes) {
       try {
-        createRequestFile(layout, id, bytes, writeFully);
+        createRequestFile(layout, id, bytes, writeFully, startedAt);
       } catch (e) {
         throw spoolFailure(errorCode(e), layout.incoming);
       }

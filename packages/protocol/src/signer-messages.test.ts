@@ -50,7 +50,7 @@ describe('signer events', () => {
     ['a device error', { type: 'error', id: 'a', reason: 'signing: CKR_DEVICE_ERROR', tokenGone: false, deviceError: true }],
     ['a login not tried', { type: 'login-failed', reason: 'final try', pinIncorrect: false, pinLocked: false, notTried: true }],
     ['a check before the login, with the PIN flags', { type: 'check', id: 'check-3', ok: true, token: { label: 'CA', serial: '0123', slot: 101, pinCountLow: true, pinFinalTry: true, pinLocked: false } }],
-    ['a signing notice', { type: 'signing', id: 'a' }],
+    ['a signing notice', { type: 'signing', ids: ['a', 'b'] }],
     ['a self-test timing', { type: 'timed', signatures: 5, totalUs: 1_250_000, slowestUs: 260_000 }],
   ])('carry %s as it was sent', (_, event) => {
     expect(readSignerEvent(decode(encodeSignerEvent(event)))).toEqual(event);
@@ -62,7 +62,9 @@ describe('signer events', () => {
     ['ready with a payload', encodeFrame({ type: 'ready' }, Buffer.alloc(1)), /payload it should not/],
     ['a token label of 65 characters', encodeFrame({ type: 'token', token: { label: 'x'.repeat(65), serial: '1', slot: 0, pinCountLow: false, pinFinalTry: false, pinLocked: false } }), /label/],
     ['an unknown event', encodeFrame({ type: 'shell', id: 'a' }), /unknown message/],
-    ['a signing notice without an id', encodeFrame({ type: 'signing' }), /no valid id/],
+    ['a signing notice without ids', encodeFrame({ type: 'signing' }), /ids list/],
+    ['a signing notice with a bad id', encodeFrame({ type: 'signing', ids: ['a b'] }), /malformed item in ids/],
+    ['a signing notice of 17 requests', encodeFrame({ type: 'signing', ids: Array.from({ length: 17 }, (_, i) => `r${i}`) }), /ids list of at most 16/],
     ['a token time in fractions', encodeFrame({ type: 'cert', id: 'a', tokenOk: true, tokenUs: 1.5 }, Buffer.alloc(1)), /tokenUs/],
     ['a deviceError that is not a boolean', encodeFrame({ type: 'error', id: 'a', reason: 'x', tokenGone: false, deviceError: 1 }), /boolean deviceError/],
     ['a check with a malformed token', encodeFrame({ type: 'check', id: 'c', ok: true, token: { label: 'CA' } }), /token info/],

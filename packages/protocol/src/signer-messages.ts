@@ -91,14 +91,16 @@ export type SignerEvent =
    */
   | { readonly type: 'error'; readonly id: string; readonly reason: string; readonly tokenGone: boolean; readonly deviceError?: boolean }
   /**
-   * Request `id` goes to the token now: sent right before each signature, so that the supervisor knows
-   * which requests a signer it has to stop may have signed (this one and those before it) and which
-   * it never started (those after it).
+   * Requests `ids` go to the token now, in this order: sent before the signer starts on a batch of signing
+   * requests (on a slow token, one request at a time), so that the supervisor knows which requests a signer
+   * it has to stop may have signed (these and those before them) and which it never started (those after).
    */
-  | { readonly type: 'signing'; readonly id: string }
+  | { readonly type: 'signing'; readonly ids: readonly string[] }
   /** --token-selftest: `signatures` made in `totalUs` microseconds, the slowest taking `slowestUs`. */
   | { readonly type: 'timed'; readonly signatures: number; readonly totalUs: number; readonly slowestUs: number };
 
+/** Requests the signer takes up at once, at most. */
+export const MAX_SIGNING_BATCH = 16;
 /** A CRL of 100,000 entries is about 5 MB of TBSCertList. */
 export const MAX_CRL_TBS = 64 << 20;
 const MAX_CERTIFICATE = 16 * 1024;
@@ -243,8 +245,8 @@ export function readSignerEvent(frame: Frame): SignerEvent {
       return { type, id: f.requestId(), reason: f.string('reason', MAX_REASON), tokenGone: f.boolean('tokenGone'), ...(deviceError === undefined ? {} : { deviceError }) };
     }
     case 'signing': {
-      const f = fields('signing notice', ['id']);
-      return { type, id: f.requestId() };
+      const f = fields('signing notice', ['ids']);
+      return { type, ids: f.list('ids', MAX_SIGNING_BATCH, (v) => (typeof v === 'string' ? idOf({ id: v }) : undefined)) };
     }
     case 'timed': {
       const f = fields('self-test timing', ['signatures', 'totalUs', 'slowestUs']);

@@ -18,13 +18,14 @@ import { EtokenError, ExitCode } from '@etoken-ca/contract/core/exit-codes';
 import { readCaCertificate } from '@etoken-ca/contract/io/ca-certificate-file';
 import { faultPoint } from '@etoken-ca/contract/io/fault-point';
 import { loadConfig } from '@etoken-ca/contract/io/load-config';
-import { encodeSignerEvent, MAX_CRL_TBS, readSignerRequest, type SignerEvent } from '@etoken-ca/protocol/signer-messages';
+import { encodeSignerEvent, MAX_CRL_TBS, MAX_SIGNING_BATCH, readSignerRequest, type SignerEvent, type SignerRequest } from '@etoken-ca/protocol/signer-messages';
 import { ProtocolViolation } from '@etoken-ca/protocol/violation';
 import { parseCaCertificate, type CaCertificate } from '@etoken-ca/x509/ca-certificate';
 import { createCertTemplate, type CertTemplate } from '@etoken-ca/x509/template';
 import type { Frame } from '@etoken-ca/protocol/frames';
 import type { LoginRequest } from '@etoken-ca/protocol/signer-messages';
 import { createSignerHandler, type SignerHandler } from './certificate-signer.js';
+import { logInWithPin } from './login.js';
 import { readAllSync, SyncFrameReader, writeAllSync } from './sync-io.js';
 import { openPkcs11Token, pkcs11OptionsFromConfig } from './token/graphene-token.js';
 import { TokenError, type Token } from './token/token.js';
@@ -34,9 +35,7 @@ const EVENT_FD = 1;
 const DIAGNOSTIC_FD = 2;
 const PIN_FD = 3;
 const MAX_PIN_BYTES = 256;
-/** Requests already waiting are signed together before one presence check; this many at most. */
-const MAX_BATCH = 16;
-/** ... and for this long at most, so that a slow token's answers are not held back by the ones after them. */
+/** Requests already waiting (MAX_SIGNING_BATCH at most) are signed together before one presence check, for this long at most, so that a slow token's answers are not held back by the ones after them. */
 const BATCH_MS = 20;
 const FRAME_LIMITS = { maxLine: 64 * 1024, maxPayload: MAX_CRL_TBS };
 
@@ -77,62 +76,15 @@ function openToken(config: Config, ca: CaCertificate): Token {
   }
 }
 
-/** Why the PIN must not be tried now, or null: the token must be the one it was asked for, its counter as the operator saw it. */
-function loginRefusal(token: Token, request: LoginRequest): { reason: string; gone: boolean; locked?: boolean } | null {
-  const presence = token.checkPresence();
-  if (!presence.ok) return { reason: `token check before the login failed: ${presence.reason ?? ''}`, gone: true };
-  let now;
-  try {
-    now = token.currentInfo();
-  } catch (e) {
-    return { reason: (e as Error).message, gone: true };
-  }
-  if (now.serial !== request.serial || now.serial !== token.info.serial) return { reason: `token serial is now ${now.serial}, not ${request.serial}`, gone: true };
-  if (now.pinLocked) return { reason: 'the PIN is locked: not tried', gone: false, locked: true };
-  if (now.pinFinalTry && !request.finalTryConfirmed) return { reason: 'the token is now at its final PIN try, which the operator did not confirm: not tried', gone: false };
-  return null;
-}
-
-/**
- * Reads the PIN once, checks the token is still the one it was asked for,
- * logs in, and wipes the bytes; a rejected PIN ends the process (never
- * retried), and so does a PIN not tried. The PKCS#11 binding takes the PIN
- * only as a JS string, which cannot be wiped: it lives for the one login call.
- */
+/** Logs in with the PIN on its pipe; a PIN rejected or not tried, or a token gone, ends the process. */
 function logIn(token: Token, request: LoginRequest): void {
-  let pin: Buffer = Buffer.alloc(0);
-  let failure: TokenError | undefined;
-  try {
-    pin = readAllSync(PIN_FD, MAX_PIN_BYTES);
-    const refusal = loginRefusal(token, request);
-    if (refusal?.gone) {
-      pin.fill(0);
-      fatal(refusal.reason, true, ExitCode.unavailable);
-    }
-    if (refusal) {
-      diagnose(`login not tried: ${refusal.reason}`);
-      emit({ type: 'login-failed', reason: refusal.reason, pinIncorrect: false, pinLocked: refusal.locked === true, notTried: true });
-      pin.fill(0);
-      token.close();
-      process.exit(ExitCode.noPermission);
-    }
-    let end = pin.length;
-    if (pin[end - 1] === 0x0a) end--;
-    if (pin[end - 1] === 0x0d) end--;
-    if (end === 0) throw new TokenError('pin-length', 'empty PIN');
-    token.login(pin.toString('utf8', 0, end));
-  } catch (e) {
-    failure = e instanceof TokenError ? e : new TokenError('failed', `reading the PIN: ${(e as Error).message}`);
-  } finally {
-    pin.fill(0);
-  }
-  if (!failure) return;
-  diagnose(`login failed: ${failure.message}`);
-  // A token that went away during the login did not judge the PIN.
-  if (failure.kind === 'gone' || failure.kind === 'device') fatal(`login: ${failure.message}`, true, ExitCode.unavailable);
-  emit({ type: 'login-failed', reason: failure.message, pinIncorrect: failure.kind === 'pin-incorrect', pinLocked: failure.kind === 'pin-locked' });
+  const result = logInWithPin(token, request, () => readAllSync(PIN_FD, MAX_PIN_BYTES));
+  if (result.ok) return;
+  const { event } = result;
+  diagnose(event.type === 'login-failed' ? `login ${event.notTried ? 'not tried' : 'failed'}: ${event.reason}` : event.type === 'fatal' ? event.reason : 'login failed');
+  emit(event);
   token.close();
-  process.exit(ExitCode.noPermission);
+  process.exit(result.exitCode);
 }
 
 /** Until the login request: presence checks answered with the token's current facts. Null when the supervisor closed the pipe. */
@@ -169,38 +121,50 @@ function awaitLogin(token: Token, input: SyncFrameReader): LoginRequest | null {
   }
 }
 
-/**
- * One frame's event. A request that is malformed but names itself is answered as an error; one that does not ends
- * the signer. A signing request is announced before anything is done with it: the supervisor learns which requests
- * may have reached the token, should the signer never answer.
- */
-function serveFrame(frame: Frame, signer: SignerHandler): SignerEvent {
+type Taken = { readonly request: Exclude<SignerRequest, LoginRequest> } | { readonly refused: SignerEvent };
+
+/** One frame read. A request that is malformed but names itself is answered as an error; one that does not ends the signer. */
+function take(frame: Frame): Taken {
   try {
     const request = readSignerRequest(frame);
     if (request.type === 'login') throw new ProtocolViolation('a login request after the login');
-    if (request.type !== 'check') emit({ type: 'signing', id: request.id });
-    const signs = request.type === 'sign-cert';
-    if (signs) faultPoint('signer.on-receipt');
-    const event = signer.handle(request);
-    if (signs) faultPoint('signer.after-sign');
-    return event;
+    return { request };
   } catch (e) {
     if (!(e instanceof ProtocolViolation) || e.id === undefined) throw e;
     diagnose(`malformed request: ${e.message}`);
-    return { type: 'error', id: e.id, reason: e.message, tokenGone: false };
+    return { refused: { type: 'error', id: e.id, reason: e.message, tokenGone: false } };
   }
 }
 
+function serveRequest(request: Exclude<SignerRequest, LoginRequest>, signer: SignerHandler): SignerEvent {
+  const signs = request.type === 'sign-cert';
+  if (signs) faultPoint('signer.on-receipt');
+  const event = signer.handle(request);
+  if (signs) faultPoint('signer.after-sign');
+  return event;
+}
+
+/**
+ * The signing requests of each batch are announced before the first of them goes to the token: the supervisor
+ * learns which requests may have reached the token, should the signer never answer. After a signature slower
+ * than BATCH_MS, a batch is one request, so that a token that hangs holds up only the one it was given.
+ */
 function serve(token: Token, ca: CaCertificate, template: CertTemplate, input: SyncFrameReader): void {
   const signer = createSignerHandler(template, ca, token, diagnose);
   const flush = (events: SignerEvent[]): void => {
     for (const event of signer.confirm(events)) emit(event);
   };
-  for (let frames = input.next(MAX_BATCH); frames !== null; frames = input.next(MAX_BATCH)) {
+  let slow = false;
+  for (let frames = input.next(slow ? 1 : MAX_SIGNING_BATCH); frames !== null; frames = input.next(slow ? 1 : MAX_SIGNING_BATCH)) {
+    const taken = frames.map(take);
+    const ids = taken.flatMap((t) => ('request' in t && t.request.type !== 'check' ? [t.request.id] : []));
+    if (ids.length > 0) emit({ type: 'signing', ids });
     let batch: SignerEvent[] = [];
     let began = performance.now();
-    for (const frame of frames) {
-      const event = serveFrame(frame, signer);
+    for (const t of taken) {
+      const started = performance.now();
+      const event = 'refused' in t ? t.refused : serveRequest(t.request, signer);
+      if ('request' in t && t.request.type !== 'check') slow = performance.now() - started >= BATCH_MS;
       batch.push(event);
       if (event.type === 'error' && event.tokenGone) {
         flush(batch);

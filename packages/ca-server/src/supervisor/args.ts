@@ -7,6 +7,7 @@ export interface ServerArgs {
   readonly pinFd?: number;
   readonly usbEventsFrom?: string;
   readonly check: boolean;
+  readonly tokenSelftest: boolean;
   readonly signingPolicy: boolean;
   readonly help: boolean;
   readonly version: boolean;
@@ -14,6 +15,7 @@ export interface ServerArgs {
 
 export const USAGE = `Usage: etoken-ca-server [--config FILE] [--pin-fd N] [--usb-events-from FIFO]
        etoken-ca-server --check [--config FILE]
+       etoken-ca-server --token-selftest [--config FILE] [--pin-fd N]
        etoken-ca-server --signing-policy [--config FILE]
        etoken-ca-server install|uninstall [--prefix DIR] [--dry-run]
        etoken-ca-server import-openssl-ca DIR [--config FILE]
@@ -40,6 +42,13 @@ Options:
                  and CA key, CA certificate, last CRL) and exit: 0 passed, 78
                  configuration or file problems, 69 token problems; no PIN, no
                  writes. The server runs the same audit at every start.
+  --token-selftest
+                 check a token model with the product: find the token and its CA
+                 key, report its PIN counter from the token's flags (no try used),
+                 then log in (PIN on the console PIN_TTY, or --pin-fd) and time 5
+                 signatures of a test text; the PIN is never tried on a locked
+                 token, nor at a final try without the console's confirmation.
+                 Exit 0 passed, 69 token not usable, 77 PIN refused or not tried.
   --signing-policy
                  print the CA's signing_policy file (Globus EACL) for relying
                  parties: the CA certificate's subject and the subjects it signs
@@ -64,6 +73,7 @@ export function parseServerArgs(argv: readonly string[]): ServerArgs {
     help: { type: 'boolean', short: 'h' },
     version: { type: 'boolean' },
     check: { type: 'boolean' },
+    'token-selftest': { type: 'boolean' },
     'signing-policy': { type: 'boolean' },
     config: { type: 'string' },
     'pin-fd': { type: 'string' },
@@ -78,6 +88,7 @@ export function parseServerArgs(argv: readonly string[]): ServerArgs {
     pinFd: pinFd === undefined ? undefined : Number(pinFd),
     usbEventsFrom: values['usb-events-from'],
     check: values.check ?? false,
+    tokenSelftest: values['token-selftest'] ?? false,
     signingPolicy: values['signing-policy'] ?? false,
     help: values.help ?? false,
     version: values.version ?? false,

@@ -19,6 +19,7 @@ import { diskUsage } from './alerts/disk-usage.js';
 import { parseServerArgs, USAGE } from './args.js';
 import type { AuditLog } from './audit-log.js';
 import { auditConfig } from './audit/startup-audit.js';
+import { runTokenSelftest } from './audit/token-selftest.js';
 import { runInstallCommand } from './install/command.js';
 import { createLogger } from './log.js';
 import { runImportCommand } from './migrate/import-command.js';
@@ -85,6 +86,11 @@ async function run(argv: readonly string[]): Promise<void> {
   if (process.getuid?.() !== 0) throw new EtokenError(ExitCode.noPermission, 'etoken-ca-server must run as root');
   // Nothing its starter left open reaches the workers and hooks; the PIN descriptor is read below.
   closeInheritedDescriptors((fd) => fd <= 2 || fd === args.pinFd);
+  if (args.tokenSelftest) {
+    const out = (line: string): void => void process.stdout.write(`${line}\n`);
+    const signer = account(config.caUser, 'CA_USER', config.file);
+    process.exit(await runTokenSelftest({ config, account: signer, pins: pinSource(config, args.pinFd, log), confirmsFinalTry: args.pinFd === undefined, log, out }));
+  }
   await auditConfig(config, args.check ? 'check' : 'start', log);
   if (args.check) return;
 

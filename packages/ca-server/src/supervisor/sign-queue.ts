@@ -37,6 +37,8 @@ export interface SignQueueOptions {
   /** Wall-clock ms, the clock deadlines are in. */
   readonly now: () => number;
   readonly availability: () => TokenAvailability;
+  /** Time kept between a signature's end and its client's deadline, to record and deliver it. */
+  readonly marginMs?: () => number;
 }
 
 interface Waiting {
@@ -79,8 +81,12 @@ export class SignQueue {
     return this.serviceMs;
   }
 
-  /** A turn at the token for request `id`, to be signed before `deadline`; `again` puts it at the head (it was taken and not sent). */
-  turn(id: string, account: number, deadline: number, again = false): Promise<Turn> {
+  /**
+   * A turn at the token for request `id`, whose client gives up at `clientDeadline`; `again` puts it at the head (it
+   * was taken and not sent).
+   */
+  turn(id: string, account: number, clientDeadline: number, again = false): Promise<Turn> {
+    const deadline = clientDeadline - (this.o.marginMs?.() ?? 0);
     const availability = this.o.availability();
     if (availability === 'failing') return Promise.resolve({ kind: 'unavailable' });
     if (!again && availability === 'ready' && this.serviceMs > 0) {

@@ -56,12 +56,18 @@ interface Admitted {
   /** The uid that owns it in the spool (the front end's account), and its waiting process. */
   readonly account: number;
   readonly owner: LockOwner;
-  /** The last moment its certificate is worth signing: its client still waits for the answer. */
+  /** When its client gives up waiting. */
   readonly deadline: number;
+  readonly admittedAt: number;
 }
 
-/** Time to record, answer and let the client check a certificate, kept between a signature and the client's deadline. */
-const ANSWER_MARGIN_MS = 500;
+/**
+ * Time kept between a signature and its client's deadline to record and answer it and let the client read it: at
+ * least this, or three times what recording and answering has taken lately (a busy disk flushes slowly).
+ */
+const MIN_ANSWER_MARGIN_MS = 1000;
+/** A request given its turn within this long of being read is not looked up in /proc again. */
+const OWNER_RECHECK_MS = 100;
 
 /** A signature the supervisor accepted, recorded next. */
 interface Signed {
@@ -100,10 +106,12 @@ export class Supervisor {
   private readonly clock: () => number;
   /** Admitted requests waiting for the token. */
   private readonly queue: SignQueue;
+  /** Running estimate of the time from a signature to its answer published, ms. */
+  private answerMs = 0;
 
   constructor(private readonly d: SupervisorDeps) {
     this.clock = d.clock ?? Date.now;
-    this.queue = new SignQueue({ now: this.clock, availability: () => AVAILABILITY[d.token.state] ?? 'not-ready' });
+    this.queue = new SignQueue({ now: this.clock, availability: () => AVAILABILITY[d.token.state] ?? 'not-ready', marginMs: () => this.answerMargin() });
     d.token.onStateChange(() => this.queue.wake());
   }
 
@@ -172,10 +180,12 @@ export class Supervisor {
     if (!inNamespace(config.namespace, parsed.fields.subject)) return this.refuse(id, ExitCode.dataError, 'subject outside the CA namespace', subject);
     if (sameName(encodeName(parsed.fields.subject), this.d.ca.subjectDer)) return this.refuse(id, ExitCode.dataError, "subject equal to the CA's own", subject);
     this.tracker.advance(id, 'validated');
-    // The client's clock started when it did, before it published the request: its deadline is no later than this.
-    const started = Math.min(seen, processStartedAtMs(entry.owner.startTime) ?? seen);
-    const deadline = started + config.clientTimeout * 1000 - ANSWER_MARGIN_MS;
-    return { fields: parsed.fields, subject, account: entry.uid, owner: entry.owner, deadline };
+    // The client says when its clock started (the request file's mtime); neither before its process started nor
+    // after the request was seen. A client that claims more time than it has only loses token time to itself.
+    const processStart = processStartedAtMs(entry.owner.startTime) ?? seen;
+    const started = Math.min(seen, Math.max(processStart, entry.startedMs));
+    const deadline = started + config.clientTimeout * 1000;
+    return { fields: parsed.fields, subject, account: entry.uid, owner: entry.owner, deadline, admittedAt: this.clock() };
   }
 
   /**
@@ -257,10 +267,19 @@ export class Supervisor {
     }
   }
 
-  /** True while its client is still there to take the certificate: lock in place, its process alive, its deadline ahead. */
-  private stillWaiting(id: string, { owner, account, deadline }: Admitted): true | 'departed' | 'expired' {
-    if (!lockPresent(lockFile(this.d.layout, id)) || !lockOwnerAlive(owner.pid, owner.startTime, account)) return 'departed';
-    return this.clock() < deadline ? true : 'expired';
+  /**
+   * True while its client is still there to take the certificate: lock in place, its process alive (looked up again
+   * only when it waited: it was alive when the request was read), its deadline ahead.
+   */
+  private stillWaiting(id: string, { owner, account, deadline, admittedAt }: Admitted): true | 'departed' | 'expired' {
+    const now = this.clock();
+    if (!lockPresent(lockFile(this.d.layout, id))) return 'departed';
+    if (now - admittedAt > OWNER_RECHECK_MS && !lockOwnerAlive(owner.pid, owner.startTime, account)) return 'departed';
+    return now < deadline - this.answerMargin() ? true : 'expired';
+  }
+
+  private answerMargin(): number {
+    return Math.max(MIN_ANSWER_MARGIN_MS, 3 * this.answerMs);
   }
 
   /** A request the token will not serve: refused at once, or dropped when its client has left. */
@@ -283,6 +302,7 @@ export class Supervisor {
   private async recordAndAnswer(id: string, signed: Signed): Promise<void> {
     const { store, log } = this.d;
     const { serial, der, subject, validity } = signed;
+    const began = this.clock();
     const cert = store.append({ t: 'issue', req: id, serial, der: der.toString('base64'), at: this.clock() });
     // Superseded in the same flush as their replacement; index.txt catches up on the CRL path.
     const superseded = signed.supersede.filter((old) => store.append({ t: 'revoke', serial: old, reason: 'superseded', at: this.clock(), by: 'REVOKE_ON_REPLACE' }));
@@ -300,6 +320,7 @@ export class Supervisor {
     faultPoint('server.after-flush');
     this.tracker.advance(id, 'recorded');
     if (prepared) this.attempt(id, () => prepared.publish());
+    this.answerMs += 0.2 * (this.clock() - began - this.answerMs);
     faultPoint('server.after-answer-written');
     // Derived from the journal (rebuilt from it after a crash): not worth making the client wait for.
     store.recordIssued(cert!, der);

@@ -5,7 +5,8 @@
  *
  *   SPOOL_DIR/                root:root 0755
  *   SPOOL_DIR/incoming/       root:CLIENT_GROUP 01730  requests and locks
- *       <id>.req              the request, created O_EXCL|O_NOFOLLOW, written completely
+ *       <id>.req              the request, created O_EXCL|O_NOFOLLOW, written completely; its
+ *                             mtime is when the client's CLIENT_TIMEOUT started to run
  *       <id>.lock             symlink -> "<pid>.<starttime>" of the waiting client;
  *                             creating it publishes the request (atomic)
  *   SPOOL_DIR/answers/        root:CLIENT_GROUP 0750   written only by the server

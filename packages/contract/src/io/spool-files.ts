@@ -7,19 +7,30 @@
  * or blocking on a FIFO. Errors are thrown as node:fs throws them: each
  * front end says what they mean to its own users.
  */
-import { closeSync, constants, fstatSync, openSync, readFileSync, readSync, symlinkSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, constants, fstatSync, futimesSync, openSync, readFileSync, readSync, symlinkSync, unlinkSync, writeSync } from 'node:fs';
 import { EtokenError, ExitCode } from '../core/exit-codes.js';
 import { answerFile, formatLockTarget, lockFile, requestFile, startTimeFromStat, type SpoolLayout } from '../core/spool.js';
 
 const { O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW, O_RDONLY, O_NONBLOCK, O_NOCTTY } = constants;
 const REQUEST_FILE_MODE = 0o640;
 
-/** Creates `<id>.req` and writes it completely; a partial file is removed. `write` writes the whole buffer to the descriptor. */
-export function createRequestFile(layout: SpoolLayout, id: string, bytes: Buffer, write: (fd: number, data: Buffer) => void = writeWhole): void {
+/**
+ * Creates `<id>.req` and writes it completely; a partial file is removed. `write` writes the whole buffer to the
+ * descriptor. `startedAt` (ms) becomes the file's mtime: when the front end's own time limit started to run, from
+ * which the server counts the request's deadline (CLIENT_TIMEOUT later).
+ */
+export function createRequestFile(
+  layout: SpoolLayout,
+  id: string,
+  bytes: Buffer,
+  write: (fd: number, data: Buffer) => void = writeWhole,
+  startedAt?: number,
+): void {
   const path = requestFile(layout, id);
   const fd = openSync(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, REQUEST_FILE_MODE);
   try {
     write(fd, bytes);
+    if (startedAt !== undefined) futimesSync(fd, startedAt / 1000, startedAt / 1000);
   } catch (e) {
     removeQuietly(path);
     throw e;

@@ -13,7 +13,8 @@ import { lockFile, parseLockTarget, requestFile, type LockOwner, type SpoolLayou
 const OPEN_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK | constants.O_NOCTTY;
 
 export type SpoolEntry =
-  | { readonly ok: true; readonly bytes: Buffer; readonly owner: LockOwner; readonly uid: number }
+  /** `startedMs`: the request file's mtime, when its client's time limit started (the client's to set). */
+  | { readonly ok: true; readonly bytes: Buffer; readonly owner: LockOwner; readonly uid: number; readonly startedMs: number }
   /** `gone`: the client removed its files (gave up); nothing to answer. */
   | { readonly ok: false; readonly reason: string; readonly gone: boolean };
 
@@ -78,7 +79,7 @@ export function readSpoolEntry(layout: SpoolLayout, id: string, maxSize: number,
     }
     const after = fstatSync(fd);
     if (got !== st.size || after.size !== st.size || after.mtimeMs !== st.mtimeMs) return refuse('request changed while read');
-    return { ok: true, bytes, owner, uid: lock.uid };
+    return { ok: true, bytes, owner, uid: lock.uid, startedMs: st.mtimeMs };
   } finally {
     closeSync(fd);
   }

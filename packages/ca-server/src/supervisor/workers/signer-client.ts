@@ -210,12 +210,13 @@ export class SignerClient {
         return this.hooks.onFatal(event.reason, event.tokenGone);
       case 'timed':
         throw new ProtocolViolation('a self-test timing from the signer');
-      case 'signing': {
-        const p = this.pending.get(event.id);
-        if (!p || p.type === 'check' || p.started) throw new ProtocolViolation(`announced request ${event.id}, which it was not given or announced before`, event.id);
-        p.started = true;
+      case 'signing':
+        for (const id of event.ids) {
+          const p = this.pending.get(id);
+          if (!p || p.type === 'check' || p.started) throw new ProtocolViolation(`announced request ${id}, which it was not given or announced before`, id);
+          p.started = true;
+        }
         return;
-      }
       default: {
         const p = this.pending.get(event.id);
         if (!p) throw new ProtocolViolation(`answered request ${event.id}, which it was not given`, event.id);
