@@ -8,6 +8,7 @@
 import type { CertificateContent } from '@etoken-ca/x509/template';
 import { idOf, MessageFields, MAX_REASON } from './fields.js';
 import { encodeFrame, type Frame } from './frames.js';
+import { readScepNames } from './scep-names-field.js';
 import { ProtocolViolation } from './violation.js';
 
 /** supervisor -> signer: a certificate to build from the fixed template and sign. */
@@ -142,7 +143,8 @@ export function readSignerRequest(frame: Frame): SignerRequest {
       return { type, id: f.requestId(), tbs: f.payload(frame.payload, MAX_CRL_TBS) };
     }
     case 'sign-cert': {
-      const f = new MessageFields(frame.message, 'certificate request', ['id', 'serial', 'subject', 'emails', 'spki', 'notBefore', 'notAfter']);
+      const f = new MessageFields(frame.message, 'certificate request', ['id', 'serial', 'subject', 'emails', 'spki', 'notBefore', 'notAfter', 'scep']);
+      const scep = readScepNames(f, frame.message.scep);
       f.none(frame.payload);
       const time = (key: string): number => f.integer(key, 0, 253402300799000);
       return {
@@ -155,6 +157,7 @@ export function readSignerRequest(frame: Frame): SignerRequest {
           spki: f.base64('spki', MAX_SPKI),
           notBefore: time('notBefore'),
           notAfter: time('notAfter'),
+          ...(scep ? { scep } : {}),
         },
       };
     }

@@ -81,3 +81,12 @@ export function crlDistributionPoints(urls: readonly string[]): Buffer {
 export function emailAltNames(emails: readonly string[]): Buffer {
   return extension(OID.subjectAltName, false, sequence(...emails.map((email) => contextPrimitive(1, asciiBytes(email)))));
 }
+
+/** subjectAltName with dNSNames and iPAddresses (address bytes: 4 for IPv4, 16 for IPv6), as a SCEP certificate carries them. */
+export function hostAltNames(dnsNames: readonly string[], ipAddresses: readonly (readonly number[])[]): Buffer {
+  return extension(
+    OID.subjectAltName,
+    false,
+    sequence(...dnsNames.map((name) => contextPrimitive(2, asciiBytes(name))), ...ipAddresses.map((address) => contextPrimitive(7, Buffer.from(address)))),
+  );
+}

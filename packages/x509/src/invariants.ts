@@ -7,6 +7,8 @@
 import { attributeByOid, checkValue } from '@etoken-ca/contract/core/dn';
 import { inNamespace } from '@etoken-ca/contract/core/namespace';
 import { checkEmailAddress } from '@etoken-ca/contract/core/email';
+import { dnsNameAllowed, ipAllowed } from '@etoken-ca/contract/core/scep/scep-names';
+import { KeyUsageBit } from './extensions.js';
 import { bytesOf, childrenOf, contentOf, decodeOid, decodeTime, readElement, type DerElement } from './der-reader.js';
 import { onelineName, sameName } from './oneline-name.js';
 import { OID } from './oids.js';
@@ -35,16 +37,19 @@ function partsOf(der: Buffer, element: DerElement | undefined, tag: number, what
   return childrenOf(der, element);
 }
 
-export function checkInvariants(tbs: Buffer, limits: CertLimits): void {
+/** Which front end's profile a certificate is checked against: the MyProxy one, or the SCEP one. */
+export type CertProfile = 'myproxy' | 'scep';
+
+export function checkInvariants(tbs: Buffer, limits: CertLimits, profile: CertProfile = 'myproxy'): void {
   try {
-    checkTbs(tbs, limits);
+    checkTbs(tbs, limits, profile);
   } catch (e) {
     if (e instanceof CertificateRefused) throw e;
     refuse(`certificate body is malformed: ${(e as Error).message}`);
   }
 }
 
-function checkTbs(tbs: Buffer, limits: CertLimits): void {
+function checkTbs(tbs: Buffer, limits: CertLimits, profile: CertProfile): void {
   const root = readElement(tbs);
   if (root.end !== tbs.length) refuse('bytes after the certificate body');
   const [version, serial, signature, issuer, validity, subject, spki, extensions, ...more] = partsOf(tbs, root, TAG.sequence, 'TBSCertificate');
@@ -56,15 +61,15 @@ function checkTbs(tbs: Buffer, limits: CertLimits): void {
   if (!issuer || !bytesOf(tbs, issuer).equals(limits.caSubject)) refuse('issuer differs from the CA subject');
   const [notBefore, notAfter, ...extraTimes] = partsOf(tbs, validity, TAG.sequence, 'validity');
   if (!notBefore || !notAfter || extraTimes.length) refuse('validity is not two times');
-  checkValidity(decodeTime(tbs, notBefore!), decodeTime(tbs, notAfter!), limits);
+  checkValidity(decodeTime(tbs, notBefore!), decodeTime(tbs, notAfter!), limits, profile);
   checkSubject(tbs, partsOf(tbs, subject, TAG.sequence, 'subject'));
-  checkNamespace(bytesOf(tbs, subject!), limits);
+  checkNamespace(bytesOf(tbs, subject!), limits, profile);
   if (spki?.tag !== TAG.sequence) refuse('subject public key is not where it belongs');
   checkKeyPolicy(subjectKeyFromSpki(bytesOf(tbs, spki!)), limits);
   if (more.length) refuse('unexpected fields after the extensions');
   const [list, ...extra] = partsOf(tbs, extensions, 0xa3, 'extensions');
   if (!list || extra.length) refuse('extensions are not one SEQUENCE');
-  checkExtensions(tbs, partsOf(tbs, list, TAG.sequence, 'extensions'), limits);
+  checkExtensions(tbs, partsOf(tbs, list, TAG.sequence, 'extensions'), limits, profile);
 }
 
 function checkSerial(serial: Buffer): void {
@@ -74,10 +79,11 @@ function checkSerial(serial: Buffer): void {
   if (serial.every((byte) => byte === 0)) refuse('serial is zero');
 }
 
-function checkValidity(notBefore: number, notAfter: number, limits: CertLimits): void {
+function checkValidity(notBefore: number, notAfter: number, limits: CertLimits, profile: CertProfile): void {
   if (!(notBefore < notAfter)) refuse('notBefore is not before notAfter');
   if (notAfter > limits.caNotAfter) refuse('notAfter is past the CA certificate notAfter');
-  if (notAfter - notBefore > limits.maxValidityMs) refuse('validity longer than MAX_LIFETIME plus BACKDATE');
+  if (profile === 'myproxy' && notAfter - notBefore > limits.maxValidityMs) refuse('validity longer than MAX_LIFETIME plus BACKDATE');
+  if (profile === 'scep' && notAfter - notBefore > limits.scep.maxValidityMs) refuse('validity longer than SCEP_LIFETIME_DAYS plus BACKDATE');
 }
 
 /** PrintableString, UTF8String and IA5String: the only string types the CA writes. */
@@ -105,10 +111,11 @@ function checkSubject(der: Buffer, rdns: readonly DerElement[]): void {
 }
 
 /** Inside the CA's namespace, and never the CA's own name: whatever the parser or the supervisor said. */
-function checkNamespace(subject: Buffer, limits: CertLimits): void {
+function checkNamespace(subject: Buffer, limits: CertLimits, profile: CertProfile): void {
   if (sameName(subject, limits.caSubject)) refuse("subject equal to the CA's own");
   const oneline = onelineName(subject);
   if (!inNamespace(limits.namespace, oneline)) refuse(`subject ${oneline} outside the CA namespace`);
+  if (profile === 'scep' && !inNamespace(limits.scep.subjects, oneline)) refuse(`subject ${oneline} outside SCEP_SUBJECTS`);
 }
 
 interface ParsedExtension {
@@ -128,7 +135,7 @@ function parseExtension(der: Buffer, element: DerElement): [string, ParsedExtens
   return [decodeOid(contentOf(der, id!)), { critical, value }];
 }
 
-function checkExtensions(der: Buffer, elements: readonly DerElement[], limits: CertLimits): void {
+function checkExtensions(der: Buffer, elements: readonly DerElement[], limits: CertLimits, profile: CertProfile): void {
   const byId = new Map<string, ParsedExtension>();
   for (const element of elements) {
     const [id, extension] = parseExtension(der, element);
@@ -153,8 +160,36 @@ function checkExtensions(der: Buffer, elements: readonly DerElement[], limits: C
   const altNames = byId.get(OID.subjectAltName);
   const names = altNames ? partsOf(der, altNames.value, TAG.sequence, 'subjectAltName') : [];
   if (altNames && names.length === 0) refuse('empty subjectAltName');
+  if (profile === 'scep') return checkScepExtensions(der, byId, names, limits);
   for (const name of names) {
     if (name.tag !== 0x81) refuse('subjectAltName holds something other than an email');
     refuseOnThrow(() => checkEmailAddress(contentOf(der, name).toString('latin1')));
   }
+}
+
+/** The SCEP profile: host names and addresses inside their patterns, usages inside the configured ones. */
+function checkScepExtensions(der: Buffer, byId: ReadonlyMap<string, ParsedExtension>, names: readonly DerElement[], limits: CertLimits): void {
+  const { scep } = limits;
+  for (const name of names) {
+    const content = contentOf(der, name);
+    if (name.tag === 0x82) {
+      const text = content.toString('latin1');
+      if (!dnsNameAllowed(scep.dnsNames, text)) refuse(`dNSName ${text} outside SCEP_SAN_DNS`);
+    } else if (name.tag === 0x87) {
+      if ((content.length !== 4 && content.length !== 16) || !ipAllowed(scep.ipRanges, [...content])) refuse('iPAddress outside SCEP_SAN_IP');
+    } else {
+      refuse('subjectAltName holds something other than a DNS name or an IP address');
+    }
+  }
+  const eku = byId.get(OID.extKeyUsage);
+  const purposes = eku ? partsOf(der, eku.value, TAG.sequence, 'extKeyUsage') : [];
+  if (purposes.length === 0) refuse('extKeyUsage missing or empty');
+  for (const purpose of purposes) {
+    const id = purpose.tag === TAG.oid ? decodeOid(contentOf(der, purpose)) : '';
+    if (!scep.ekuOids.includes(id)) refuse(`extended key usage ${id} outside SCEP_EKU`);
+  }
+  let allowed = 0;
+  for (const usage of scep.keyUsage) allowed |= 0x80 >> KeyUsageBit[usage];
+  const usageBits = contentOf(der, byId.get(OID.keyUsage)!.value);
+  if (usageBits.length > 2 || ((usageBits[1] ?? 0) & ~allowed) !== 0) refuse('keyUsage outside SCEP_KEY_USAGE');
 }

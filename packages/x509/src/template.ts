@@ -24,6 +24,7 @@ import {
 import { encodeName } from './name.js';
 import { OID } from './oids.js';
 import { CertificateRefused, refuse } from './refusal.js';
+import { scepAltNames, scepExtensions, scepLimits, type ScepExtensions, type ScepLimits, type ScepNames } from './scep-profile.js';
 import { signatureAlgorithm, type SignatureAlgorithm } from './signature-algorithm.js';
 import { subjectKeyFromSpki, type KeyPolicy, type SubjectKey } from './subject-key.js';
 
@@ -37,6 +38,8 @@ export interface CertificateContent {
   /** Milliseconds since the epoch (whole seconds). */
   readonly notBefore: number;
   readonly notAfter: number;
+  /** Present for a request from the SCEP spool: the SCEP profile and the names it asks for (no emails then). */
+  readonly scep?: ScepNames;
 }
 
 /** What the invariant checks compare a TBS with. */
@@ -49,6 +52,8 @@ export interface CertLimits extends KeyPolicy {
   readonly maxValidityMs: number;
   /** The subjects the CA signs (SUBJECT_NAMESPACE, else DN_FORMAT's fixed part). */
   readonly namespace: Namespace;
+  /** The SCEP profile's own limits, for certificates of SCEP requests. */
+  readonly scep: ScepLimits;
 }
 
 export interface CertTemplate {
@@ -63,6 +68,7 @@ export interface CertTemplate {
   readonly extendedKeyUsage: Buffer;
   /** AKI, certificatePolicies and crlDistributionPoints, already concatenated. */
   readonly caExtensions: Buffer;
+  readonly scep: ScepExtensions;
 }
 
 export function createCertTemplate(config: Config, ca: CaCertificate): CertTemplate {
@@ -78,6 +84,7 @@ export function createCertTemplate(config: Config, ca: CaCertificate): CertTempl
       namespace: config.namespace,
       rsaMinBits: config.rsaMinBits,
       ecCurves: config.ecCurves,
+      scep: scepLimits(config),
     },
     version: contextConstructed(0, smallInteger(2)),
     issuer: ca.subjectDer,
@@ -90,6 +97,7 @@ export function createCertTemplate(config: Config, ca: CaCertificate): CertTempl
       ...(config.caOids.length ? [certificatePolicies(config.caOids)] : []),
       ...(config.crlUrls.length ? [crlDistributionPoints(config.crlUrls)] : []),
     ]),
+    scep: scepExtensions(config),
   };
 }
 
@@ -108,13 +116,16 @@ export function buildTbs(template: CertTemplate, request: CertificateContent): B
 
 function encodeTbs(template: CertTemplate, request: CertificateContent, subjectKey: SubjectKey): Buffer {
   if (normalizeSerial(request.serial) !== request.serial) refuse('serial is not in canonical form');
+  const { scep } = request;
+  if (scep && request.emails.length > 0) refuse('a SCEP certificate carries no email names');
+  const usages = scep ? template.scep : template;
   const extensions = [
     template.basicConstraints,
-    subjectKey.type === 'rsa' ? template.rsaKeyUsage : template.ecKeyUsage,
-    template.extendedKeyUsage,
+    subjectKey.type === 'rsa' ? usages.rsaKeyUsage : usages.ecKeyUsage,
+    usages.extendedKeyUsage,
     subjectKeyIdentifier(keyIdentifier(subjectKey.subjectPublicKey)),
     template.caExtensions,
-    ...(request.emails.length ? [emailAltNames(request.emails)] : []),
+    ...(scep ? scepAltNames(scep) : request.emails.length ? [emailAltNames(request.emails)] : []),
   ];
   return sequence(
     template.version,

@@ -60,7 +60,7 @@ export function createSignerHandler(template: CertTemplate, ca: CaCertificate, t
 
   function signCert(request: SignCertRequest): SignerEvent {
     const tbs = buildTbs(template, request.content);
-    checkInvariants(tbs, template.limits);
+    checkInvariants(tbs, template.limits, request.content.scep ? 'scep' : 'myproxy');
     const der = assembleSigned(tbs, template.algorithm, signVerified(tbs, 'certificate'));
     return { type: 'cert', id: request.id, der, tokenOk: true, tokenUs };
   }
