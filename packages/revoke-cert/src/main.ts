@@ -13,7 +13,7 @@ import { ensureQueueDir, fsyncDirectory, queueLayout, writeQueueEntry } from '@e
 import type { RevocationRequest } from '@etoken-ca/contract/core/revocation-queue';
 import { parseArgs, USAGE, type Args } from './args.js';
 import { formatTable, selectEntries } from './listing.js';
-import { currentOperator } from './operator.js';
+import { currentOperator } from '@etoken-ca/contract/io/operator';
 import { findServer } from './server-process.js';
 import { checkTargets } from './targets.js';
 import { waitForDone } from './wait-for-crl.js';

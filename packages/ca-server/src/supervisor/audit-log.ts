@@ -4,7 +4,10 @@
  * revocations, the token, the PIN) are the audit trail operators keep for
  * years; a name that exists only here is one place to look them up.
  */
+import { SCEP_AUDIT_EVENTS } from './scep/scep-events.js';
+
 export const AUDIT_EVENTS = [
+  ...SCEP_AUDIT_EVENTS,
   // requests
   'request.received',
   'request.repeated',

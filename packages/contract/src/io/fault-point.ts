@@ -38,6 +38,12 @@ export const FAULT_POINTS = [
   'server.after-crl-signed',
   'server.after-crl-written',
   'server.after-crl-published',
+  // the SCEP workflow
+  'server.scep-after-workflow-recorded',
+  'server.scep-after-reserve',
+  'server.scep-after-signer-returned',
+  'server.scep-after-issue-appended',
+  'server.scep-after-flush',
 ] as const;
 
 export type FaultPoint = (typeof FAULT_POINTS)[number];

@@ -54,7 +54,7 @@ export function fsyncDirectory(dir: string): void {
 }
 
 /** Writes a file completely under a temp name, flushes it, then renames it into place. */
-function writeDurably(dir: string, tempName: string, finalName: string, text: string): void {
+export function writeDurably(dir: string, tempName: string, finalName: string, text: string): void {
   const temp = join(dir, tempName);
   // A crash may have left the temp file of an earlier attempt.
   try {

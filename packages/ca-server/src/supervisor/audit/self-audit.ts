@@ -18,6 +18,7 @@ import { configProblem, type Finding } from './findings.js';
 import { factsOf } from './path-facts.js';
 import { exactProblem, othersCannotEnter, othersCannotRead, parentsOf, rootOnlyProblem } from './path-rules.js';
 import type { ProbeAnswer } from '@etoken-ca/protocol/probe-messages';
+import { scepAudit } from './scep-audit.js';
 import { tokenFindings } from './token-probe.js';
 
 export interface AuditSetup {
@@ -99,12 +100,14 @@ function checkInstalledFiles(paths: PathAudit, codeRoot: string): void {
   const m = manifest(codeRoot.slice(0, -CODE_DIR.length));
   for (const program of m.programs) paths.rootOnly(program.path, `installed program ${program.name}`);
   paths.rootOnly(m.unitFile, 'systemd unit');
+  paths.rootOnly(m.scepUnitFile, 'SCEP systemd unit');
   paths.rootOnly(m.dropInFile, 'myproxy-server drop-in');
 }
 
-function checkSpool(paths: PathAudit, config: Config, clientGid: number): void {
-  const layout = spoolLayout(config.spoolDir);
-  paths.parents(layout.root, 'spool');
+/** SPOOL_DIR with CLIENT_GROUP, or SCEP_SPOOL_DIR with SCEP_GROUP: one scheme for both. */
+function checkSpool(paths: PathAudit, spoolDir: string, clientGid: number, what = 'spool'): void {
+  const layout = spoolLayout(spoolDir);
+  paths.parents(layout.root, what);
   const expected: Array<[string, number, number]> = [
     [layout.root, 0, 0o755],
     [layout.incoming, clientGid, INCOMING_MODE],
@@ -112,7 +115,7 @@ function checkSpool(paths: PathAudit, config: Config, clientGid: number): void {
   ];
   for (const [dir, gid, mode] of expected) {
     const facts = factsOf(dir);
-    if (facts) paths.note(exactProblem(facts, 0, gid, mode), 'spool');
+    if (facts) paths.note(exactProblem(facts, 0, gid, mode), what);
   }
 }
 
@@ -179,7 +182,11 @@ export async function selfAudit(setup: AuditSetup): Promise<Finding[]> {
   ] as const) {
     if (!paths.rootOnly(dir, what)) paths.parents(dir, what);
   }
-  if (clientGid !== null) checkSpool(paths, config, clientGid);
+  if (clientGid !== null) checkSpool(paths, config.spoolDir, clientGid);
+  const scep = scepAudit(config);
+  if (scep.gid !== null) checkSpool(paths, config.scepSpoolDir, scep.gid, 'SCEP spool');
+  if (config.scepEnable && !paths.rootOnly(config.scepQueueDir, 'SCEP order queue')) paths.parents(config.scepQueueDir, 'SCEP order queue');
+  findings.push(...scep.problems.map(configProblem));
   findings.push(...paths.problems.map(configProblem));
 
   const ca = usableCaCertificate(config, findings, setup.now);

@@ -14,7 +14,7 @@ import { othersCannotEnter, parentsOf } from '../audit/path-rules.js';
 import { lookupGroup } from '../proc.js';
 import { ensureSystemUser } from './accounts.js';
 import { syncCode } from './code-sync.js';
-import { dropInText, manifest, relocateSysconfig, relocateUnit, SYSCONFIG_EXAMPLE, UNIT_EXAMPLE, wrapperScript, type Manifest } from './manifest.js';
+import { dropInText, manifest, relocateSysconfig, relocateUnit, SCEP_UNIT_EXAMPLE, SYSCONFIG_EXAMPLE, UNIT_EXAMPLE, wrapperScript, type Manifest } from './manifest.js';
 import { putRootDir, putRootFile, removeFile, removeTree, type Change } from './root-files.js';
 import { ensureSpoolDirs, ensureStateDirs } from './state-dirs.js';
 import { runtimeFiles } from './runtime-files.js';
@@ -68,11 +68,12 @@ export function install(options: InstallOptions): void {
   const report = new Report(dryRun, out);
   const sysconfigText = relocateSysconfig(readFileSync(join(options.codeRoot, SYSCONFIG_EXAMPLE), 'utf8'), m.prefix);
   const unitText = relocateUnit(readFileSync(join(options.codeRoot, UNIT_EXAMPLE), 'utf8'), m.prefix);
+  const scepUnitText = relocateUnit(readFileSync(join(options.codeRoot, SCEP_UNIT_EXAMPLE), 'utf8'), m.prefix);
   const config = effectiveConfig(m, sysconfigText);
   const nodePath = realpathSync(process.execPath);
   out(`${dryRun ? 'Would install' : 'Installing'} etoken-ca${m.prefix ? ` under ${m.prefix}` : ''}:`);
 
-  for (const user of [config.caUser, config.parserUser]) report.item(ensureSystemUser(user, dryRun), `system user ${user}`);
+  for (const user of [config.caUser, config.parserUser, config.scepUser]) report.item(ensureSystemUser(user, dryRun), `system user ${user}`);
   const code = syncCode(m.codeDir, runtimeFiles(options.codeRoot), dryRun);
   const codeChange: Change = code.directory === 'created' ? 'created' : code.written + code.removed === 0 ? 'unchanged' : 'updated';
   report.item(codeChange, `${m.codeDir} (${code.written} files written, ${code.removed} removed, ${code.unchanged} unchanged)`);
@@ -82,7 +83,12 @@ export function install(options: InstallOptions): void {
   for (const { path, change } of ensureStateDirs(config, dryRun)) report.item(change, path);
   const clientGid = lookupGroup(config.clientGroup);
   if (clientGid !== null) for (const { path, change } of ensureSpoolDirs(config.spoolDir, clientGid, dryRun)) report.item(change, path);
+  const scepGid = lookupGroup(config.scepGroup);
+  if (scepGid !== null) for (const { path, change } of ensureSpoolDirs(config.scepSpoolDir, scepGid, dryRun)) report.item(change, path);
+  report.item(putRootDir(config.scepQueueDir, 0o700, dryRun, true), config.scepQueueDir);
+  report.item(putRootDir(dirname(config.scepRaKey), 0o755, dryRun, true), dirname(config.scepRaKey));
   report.item(putRootFile(m.unitFile, unitText, 0o644, dryRun), m.unitFile);
+  report.item(putRootFile(m.scepUnitFile, scepUnitText, 0o644, dryRun), m.scepUnitFile);
   report.item(putRootFile(m.dropInFile, dropInText(m), 0o644, dryRun), m.dropInFile);
 
   out(report.anythingChanged ? '' : '\nNothing changed: everything was already installed.\n');
@@ -95,6 +101,9 @@ export function install(options: InstallOptions): void {
   todo.push(`in ${m.configFile}: DN_FORMAT (required: the CA's namespace), PKCS11_MODULE, TOKEN_LABEL and TOKEN_SERIAL of the CA token, KEY, CA_OIDS, CRL_URLS, USB_DEVICE`);
   todo.push(`the token PIN is typed on ${config.pinTty} (PIN_TTY); the unit's TTYPath= and Conflicts=getty@... must name the same console`);
   todo.push(`check everything: ${m.programs[0]!.path} --check`);
+  todo.push(
+    `for SCEP: SCEP_ENABLE=yes and the SCEP_* keys in ${m.configFile}, \`${m.programs[0]!.path} scep issue-ra-cert --subject DN\` with the server running, then systemctl enable --now etoken-ca-scep`,
+  );
   todo.push(`in myproxy-server.config: certificate_issuer_program ${m.programs[2]!.path}`);
   const closed = closedParents(m.programs[2]!.path).concat(closedParents(m.codeDir));
   if (closed.length > 0) todo.push(`the MyProxy account cannot reach the client: make ${[...new Set(closed)].join(', ')} o+x`);
@@ -109,6 +118,7 @@ export function uninstall(options: InstallOptions): void {
   out(`${dryRun ? 'Would uninstall' : 'Uninstalling'} etoken-ca${m.prefix ? ` under ${m.prefix}` : ''}:`);
   for (const program of m.programs) report.item(removeFile(program.path, dryRun), program.path);
   report.item(removeFile(m.unitFile, dryRun), m.unitFile);
+  report.item(removeFile(m.scepUnitFile, dryRun), m.scepUnitFile);
   report.item(removeFile(m.dropInFile, dryRun), m.dropInFile);
   const dropInDir = dirname(m.dropInFile);
   if (!dryRun && existsSync(dropInDir) && readdirSync(dropInDir).length === 0) rmdirSync(dropInDir);

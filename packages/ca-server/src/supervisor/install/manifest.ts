@@ -20,11 +20,16 @@ export const RELOCATED_KEYS: Readonly<Record<string, string>> = {
   PID_FILE: '/run/etoken-ca.pid',
   REVOKE_QUEUE_DIR: '/var/lib/etoken-ca/revoke-queue',
   CRL_DIR: '/var/lib/etoken-ca/crl',
+  SCEP_SPOOL_DIR: '/var/spool/etoken-ca-scep',
+  SCEP_RA_KEY: '/etc/etoken-ca/scep/ra.key',
+  SCEP_RA_CERT: '/etc/etoken-ca/scep/ra.pem',
+  SCEP_QUEUE_DIR: '/var/lib/etoken-ca/scep-queue',
 };
 
 /** Where the operator files come from, inside the code (a checkout or an installed copy). */
 export const SYSCONFIG_EXAMPLE = 'sysconfig/etoken-ca';
 export const UNIT_EXAMPLE = 'systemd/etoken-ca.service';
+export const SCEP_UNIT_EXAMPLE = 'systemd/etoken-ca-scep.service';
 
 export interface Program {
   readonly name: string;
@@ -43,6 +48,7 @@ export interface Manifest {
   readonly caCertDir: string;
   readonly programs: readonly Program[];
   readonly unitFile: string;
+  readonly scepUnitFile: string;
   readonly dropInFile: string;
 }
 
@@ -74,8 +80,10 @@ export function manifest(prefix: string): Manifest {
       // Every program of the product gets the same runtime guard its bin's shebang line gives node.
       { name: 'revoke-cert', path: at('/usr/local/sbin/revoke-cert'), script: script('revoke-cert', 'revoke-cert'), nodeOptions: RUNTIME_GUARD_FLAGS },
       { name: 'etoken-ca-client', path: at('/usr/local/bin/etoken-ca-client'), script: script('ca-client', 'etoken-ca-client'), nodeOptions: RUNTIME_GUARD_FLAGS },
+      { name: 'etoken-ca-scep', path: at('/usr/local/sbin/etoken-ca-scep'), script: script('scep-server', 'etoken-ca-scep'), nodeOptions: RUNTIME_GUARD_FLAGS },
     ],
     unitFile: at(join(SYSTEMD_DIR, 'etoken-ca.service')),
+    scepUnitFile: at(join(SYSTEMD_DIR, 'etoken-ca-scep.service')),
     dropInFile: at(join(SYSTEMD_DIR, 'myproxy-server.service.d/etoken-ca.conf')),
   };
 }
@@ -107,7 +115,7 @@ export function relocateSysconfig(text: string, prefix: string): string {
 /** The unit with the wrapper and the writable state paths moved under the prefix (unchanged without one). */
 export function relocateUnit(text: string, prefix: string): string {
   if (prefix === '') return text;
-  const moved = ['/usr/local/sbin/etoken-ca-server', ...Object.values(RELOCATED_KEYS), '/run'];
+  const moved = ['/usr/local/sbin/etoken-ca-server', '/usr/local/sbin/etoken-ca-scep', ...Object.values(RELOCATED_KEYS), '/run'];
   let out = text;
   for (const path of moved) {
     const escaped = path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');

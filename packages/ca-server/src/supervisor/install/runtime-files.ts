@@ -1,6 +1,6 @@
 /**
  * The files etoken-ca needs at run time, found from the running copy: the
- * three programs' packages (compiled code only), the shared packages and
+ * programs' packages (compiled code only), the shared packages and
  * every production dependency, resolved as Node resolves them. The same
  * list is what `install` copies and what the self-audit checks, so both
  * work on a build tree and on an installed copy alike. The example
@@ -9,7 +9,7 @@
 import { lstatSync, readdirSync, readFileSync, realpathSync } from 'node:fs';
 import { dirname, join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { SYSCONFIG_EXAMPLE, UNIT_EXAMPLE } from './manifest.js';
+import { SCEP_UNIT_EXAMPLE, SYSCONFIG_EXAMPLE, UNIT_EXAMPLE } from './manifest.js';
 
 export interface RuntimeFile {
   /** Where it lives in the install layout, relative to the code directory. */
@@ -34,6 +34,7 @@ const CLIENT_BUNDLE = [join('dist', 'etoken-ca-client.js'), join('dist', 'etoken
 const OWN_PACKAGES: readonly OwnPackage[] = [
   { name: '@etoken-ca/ca-server', keep: compiledCode, followDependencies: true },
   { name: '@etoken-ca/revoke-cert', keep: compiledCode, followDependencies: true },
+  { name: '@etoken-ca/scep-server', keep: compiledCode, followDependencies: true },
   // The client runs from one bundled file (its dependencies are inside it) and that file's code cache.
   {
     name: '@etoken-ca/ca-client',
@@ -122,6 +123,6 @@ export function runtimeFiles(codeRoot: string): RuntimeFile[] {
     }
   };
   for (const own of OWN_PACKAGES) visit(own.name, join(codeRoot, 'node_modules', own.name));
-  for (const rel of [SYSCONFIG_EXAMPLE, UNIT_EXAMPLE]) add(rel, join(codeRoot, rel));
+  for (const rel of [SYSCONFIG_EXAMPLE, UNIT_EXAMPLE, SCEP_UNIT_EXAMPLE]) add(rel, join(codeRoot, rel));
   return [...files.values()].sort((a, b) => a.rel.localeCompare(b.rel));
 }

@@ -28,6 +28,11 @@ function removeQuietly(path: string): void {
  * answer while the journal flush runs and publishes it once the flush is done.
  */
 export function prepareAnswer(layout: SpoolLayout, id: string, answer: Answer, clientGid: number): PreparedAnswer {
+  return prepareAnswerText(layout, id, formatAnswer(answer), clientGid);
+}
+
+/** The same for an answer already formatted: each spool's answers have their own format (the SCEP spool's: scep-spool.ts). */
+export function prepareAnswerText(layout: SpoolLayout, id: string, answerText: string, clientGid: number): PreparedAnswer {
   const tmp = join(layout.answers, `.${id}.tmp`);
   // Usually absent: left only by a crash mid-write.
   if (lstatSync(tmp, { throwIfNoEntry: false })) unlinkSync(tmp);
@@ -36,7 +41,7 @@ export function prepareAnswer(layout: SpoolLayout, id: string, answer: Answer, c
     try {
       fchownSync(fd, 0, clientGid);
       fchmodSync(fd, ANSWER_FILE_MODE);
-      const text = Buffer.from(formatAnswer(answer));
+      const text = Buffer.from(answerText);
       // A short write (a full disk) must never be renamed into place as an answer.
       if (writeSync(fd, text) !== text.length) throw new Error('short write of an answer');
     } finally {
@@ -66,4 +71,8 @@ export function writeAnswer(layout: SpoolLayout, id: string, answer: Answer, cli
 
 export function removeAnswer(layout: SpoolLayout, id: string): void {
   removeQuietly(answerFile(layout, id));
+}
+
+export function writeAnswerText(layout: SpoolLayout, id: string, answerText: string, clientGid: number): void {
+  prepareAnswerText(layout, id, answerText, clientGid).publish();
 }

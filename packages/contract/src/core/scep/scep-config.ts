@@ -32,6 +32,8 @@ export interface ScepProfile {
 }
 
 export interface ScepConfig {
+  /** Whether etoken-ca-server serves the SCEP spool at all. */
+  readonly scepEnable: boolean;
   readonly scepSpoolDir: string;
   readonly scepUser: string;
   readonly scepGroup: string;
@@ -96,6 +98,7 @@ export interface ScepKeySpec {
 const key = (field: keyof ScepConfig, parse: Parser<unknown>, fallback: string): ScepKeySpec => ({ field, parse, fallback });
 
 export const SCEP_KEYS: Readonly<Record<string, ScepKeySpec>> = {
+  SCEP_ENABLE: key('scepEnable', bool, 'no'),
   SCEP_SPOOL_DIR: key('scepSpoolDir', path, '/var/spool/etoken-ca-scep'),
   SCEP_USER: key('scepUser', userName, 'scep'),
   SCEP_GROUP: key('scepGroup', userName, 'scep'),
@@ -147,6 +150,6 @@ export function scepConfigProblem(config: ScepConfig & { readonly spoolDir: stri
   if (inside(config.scepSpoolDir, config.spoolDir)) return ['SCEP_SPOOL_DIR', 'must be apart from SPOOL_DIR: each front end has its own spool'];
   if (inside(config.scepSpoolDir, config.caDir)) return ['SCEP_SPOOL_DIR', 'must not be inside CA_DIR'];
   if (config.scepGroup === config.clientGroup) return ['SCEP_GROUP', 'must differ from CLIENT_GROUP: each front end has its own spool group'];
-  if (!config.scepQueueDir.startsWith('/')) return ['SCEP_QUEUE_DIR', 'must be an absolute path'];
+  if (config.scepRevokeDelay >= config.scepWorkflowExpiry) return ['SCEP_REVOKE_DELAY', 'must be shorter than SCEP_WORKFLOW_EXPIRY (the workflow remembers the revocation due)'];
   return null;
 }

@@ -23,7 +23,7 @@ export interface ScepWorkflow {
   /** The request id its reserve, issue and refuse records carry (32 hex digits). */
   readonly req: string;
   readonly kind: WorkflowKind;
-  /** SHA-256 of the CSR (hex): a repeat of the transaction must carry the same request. */
+  /** SHA-256 (hex) of the message type, the CSR and the signer certificate: a repeat of the transaction is the same request. */
   readonly request: string;
   readonly subject: readonly Rdn[];
   /** SubjectPublicKeyInfo DER, base64. */

@@ -1,4 +1,4 @@
-/** Who is revoking: the login uid (kept across su and sudo), else the real uid, and its name. */
+/** Who runs an operator command (revoke-cert, etoken-ca-server scep): the login uid (kept across su and sudo), else the real uid, and its name. */
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 

@@ -1,0 +1,107 @@
+/**
+ * One certificate of the SCEP profile, from the reserve record to the issue
+ * record: a serial reserved in the journal before the signer is asked, the
+ * signer's certificate checked to be exactly the one asked for under the
+ * CA's signature on a token unchanged throughout, then the issue record
+ * appended (the caller adds its own records and flushes them together).
+ * What may have been signed and cannot be confirmed is withheld (revoked),
+ * never handed out; the workflow then stays pending and is tried again.
+ */
+import type { Config } from '@etoken-ca/contract/core/config';
+import type { CertEntry } from '@etoken-ca/contract/core/cadb/database';
+import { onelineDn, type Rdn } from '@etoken-ca/contract/core/dn';
+import { ExitCode } from '@etoken-ca/contract/core/exit-codes';
+import type { ScepFailInfo } from '@etoken-ca/contract/core/scep/scep-spool';
+import { faultPoint } from '@etoken-ca/contract/io/fault-point';
+import type { CaCertificate } from '@etoken-ca/x509/ca-certificate';
+import type { ScepNames } from '@etoken-ca/x509/scep-profile';
+import type { CertificateContent } from '@etoken-ca/x509/template';
+import type { AuditLog } from '../audit-log.js';
+import type { SignedAnswerChecks } from '../signed-answers.js';
+import type { CaStore } from '../store/ca-store.js';
+import type { TokenManager } from '../token-manager.js';
+
+const DAY_MS = 86_400_000;
+
+export interface IssuanceDeps {
+  readonly config: Config;
+  readonly store: CaStore;
+  readonly token: TokenManager;
+  readonly ca: CaCertificate;
+  readonly checks: SignedAnswerChecks;
+  readonly log: AuditLog;
+  readonly clock: () => number;
+}
+
+export interface IssueRequest {
+  /** The journal's request id for this certificate's records. */
+  readonly req: string;
+  readonly subject: readonly Rdn[];
+  readonly spki: Buffer;
+  readonly names: ScepNames;
+}
+
+export type IssueResult =
+  /** The issue record is appended (not yet flushed). */
+  | { readonly kind: 'issued'; readonly serial: string; readonly der: Buffer; readonly entry: CertEntry }
+  | { readonly kind: 'refused'; readonly failInfo: ScepFailInfo; readonly reason: string }
+  /** Nothing was handed out; the same request may be tried again later. */
+  | { readonly kind: 'retry'; readonly reason: string };
+
+/** notBefore BACKDATE seconds ago; notAfter SCEP_LIFETIME_DAYS on, never past the CA's own end; whole seconds. */
+function validity(config: Config, ca: CaCertificate, now: number): { notBefore: number; notAfter: number } {
+  const second = Math.floor(now / 1000) * 1000;
+  const notAfter = Math.min(second + config.scepLifetimeDays * DAY_MS, Math.floor(ca.notAfter / 1000) * 1000);
+  return { notBefore: second - config.backdate * 1000, notAfter };
+}
+
+export async function issueScepCertificate(d: IssuanceDeps, request: IssueRequest): Promise<IssueResult> {
+  const { store, log } = d;
+  const subject = onelineDn(request.subject);
+  for (;;) {
+    await d.token.whenReady();
+    const times = validity(d.config, d.ca, d.clock());
+    if (times.notAfter <= times.notBefore + d.config.backdate * 1000) return { kind: 'refused', failInfo: 'badRequest', reason: 'the CA certificate expires too soon' };
+    const serial = store.db.unusedSerial();
+    store.append({ t: 'reserve', req: request.req, serial, subject, notAfter: times.notAfter, at: d.clock() });
+    faultPoint('server.scep-after-reserve');
+    const content: CertificateContent = { serial, subject: request.subject, emails: [], spki: request.spki, ...times, scep: request.names };
+    const outcome = await d.token.sign({ type: 'sign-cert', id: request.req, content });
+    faultPoint('server.scep-after-signer-returned');
+    switch (outcome.kind) {
+      case 'not-sent':
+        store.append({ t: 'release', serial, at: d.clock() });
+        continue;
+      case 'failed':
+        store.append({ t: 'release', serial, at: d.clock() });
+        return { kind: 'retry', reason: outcome.reason };
+      case 'refused':
+        store.append({ t: 'refuse', req: request.req, exit: ExitCode.dataError, reason: outcome.reason, at: d.clock(), serial });
+        return { kind: 'refused', failInfo: 'badRequest', reason: `the signer refused: ${outcome.reason}` };
+      case 'crl-signed':
+        d.token.distrustSigner(request.req, 'a CRL signature where a certificate was asked for');
+        return withhold(d, request.req, serial, subject, 'the signer answered with a CRL signature');
+      case 'lost':
+        return withhold(d, request.req, serial, subject, outcome.reason);
+      case 'signed': {
+        if (!outcome.stable) return withhold(d, request.req, serial, subject, 'token changed during the signature');
+        const wrong = d.checks.certificate(content, outcome.der);
+        if (wrong) {
+          d.token.distrustSigner(request.req, wrong);
+          return withhold(d, request.req, serial, subject, `the signer's certificate failed its check: ${wrong}`);
+        }
+        const entry = store.append({ t: 'issue', req: request.req, serial, der: outcome.der.toString('base64'), at: d.clock() });
+        faultPoint('server.scep-after-issue-appended');
+        return { kind: 'issued', serial, der: outcome.der, entry: entry! };
+      }
+    }
+  }
+}
+
+async function withhold(d: IssuanceDeps, req: string, serial: string, subject: string, why: string): Promise<IssueResult> {
+  const withheld = d.store.append({ t: 'withhold', req, serial, why, at: d.clock() });
+  await d.store.commit();
+  d.store.recordWithheld(withheld);
+  d.log.warn({ event: 'cert.withheld', req, serial, subject, reason: why }, 'certificate withheld and revoked');
+  return { kind: 'retry', reason: why };
+}
