@@ -4,7 +4,8 @@ import { checkPrefix, dropInText, manifest, relocateSysconfig, relocateUnit, wra
 describe('install manifest', () => {
   it('puts everything under the prefix, and at the standard places without one', () => {
     const plain = manifest('');
-    expect(plain.programs.map((p) => p.path)).toEqual(['/usr/local/sbin/etoken-ca-server', '/usr/local/sbin/revoke-cert', '/usr/local/bin/etoken-ca-client']);
+    expect(plain.programs.map((p) => p.path)).toEqual(['/usr/local/sbin/etoken-ca-server', '/usr/local/sbin/revoke-cert', '/usr/local/bin/etoken-ca-client', '/usr/local/sbin/etoken-ca-scep']);
+    expect(plain.scepUnitFile).toBe('/etc/systemd/system/etoken-ca-scep.service');
     expect(plain.dropInFile).toBe('/etc/systemd/system/myproxy-server.service.d/etoken-ca.conf');
     const moved = manifest('/opt/p');
     expect(moved.codeDir).toBe('/opt/p/usr/local/lib/etoken-ca');
@@ -32,6 +33,8 @@ describe('install manifest', () => {
     expect(relocateSysconfig(sysconfig, '')).toBe(sysconfig);
     const unit = 'ExecStart=/usr/local/sbin/etoken-ca-server\nTTYPath=/dev/tty8\nReadWritePaths=/var/lib/etoken-ca /var/spool/etoken-ca /run\n';
     expect(relocateUnit(unit, '/p')).toBe('ExecStart=/p/usr/local/sbin/etoken-ca-server\nTTYPath=/dev/tty8\nReadWritePaths=/p/var/lib/etoken-ca /p/var/spool/etoken-ca /p/run\n');
+    const scepUnit = 'ExecStart=/usr/local/sbin/etoken-ca-scep\nReadWritePaths=/var/spool/etoken-ca-scep\n';
+    expect(relocateUnit(scepUnit, '/p')).toBe('ExecStart=/p/usr/local/sbin/etoken-ca-scep\nReadWritePaths=/p/var/spool/etoken-ca-scep\n');
   });
 
   it('accepts only plain absolute prefixes', () => {
