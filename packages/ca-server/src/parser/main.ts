@@ -18,7 +18,8 @@ import { configPath, loadConfig } from '@etoken-ca/contract/io/load-config';
 import { FrameDecoder } from '@etoken-ca/protocol/frames';
 import { encodeParseAnswer, MAX_REQUEST_BYTES, readParseRequest } from '@etoken-ca/protocol/parser-messages';
 import { encodeScepParseAnswer, readScepParseRequest, type ScepParseAnswer, type ScepParseRequest } from '@etoken-ca/protocol/scep-parser-messages';
-import { answer, scepAnswer } from './messages.js';
+import { answer } from './messages.js';
+import { scepAnswer } from './scep-messages.js';
 
 function diagnose(message: string): void {
   process.stderr.write(`etoken-ca parser: ${printable(message.replace(/\s+/g, ' '), 300)}\n`);
