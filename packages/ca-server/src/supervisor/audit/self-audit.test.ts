@@ -29,9 +29,9 @@ let dir: string;
 let probes: Array<{ config: Config; account: Account }>;
 let probeAnswer: ProbeAnswer;
 
-/** node_modules/@etoken-ca/{ca-server,revoke-cert,ca-client} without dependencies, and the two example files. */
+/** node_modules/@etoken-ca/{ca-server,revoke-cert,ca-client,scep-server} without dependencies, and the example files. */
 function codeTree(root: string): string {
-  for (const pkg of ['ca-server', 'revoke-cert', 'ca-client']) {
+  for (const pkg of ['ca-server', 'revoke-cert', 'ca-client', 'scep-server']) {
     const packageDir = join(root, 'node_modules/@etoken-ca', pkg);
     mkdirSync(join(packageDir, 'dist'), { recursive: true, mode: 0o755 });
     writeFileSync(join(packageDir, 'package.json'), JSON.stringify({ name: `@etoken-ca/${pkg}` }), { mode: 0o644 });
@@ -41,6 +41,7 @@ function codeTree(root: string): string {
   writeFileSync(join(root, 'sysconfig/etoken-ca'), '# example\n', { mode: 0o644 });
   mkdirSync(join(root, 'systemd'), { mode: 0o755 });
   writeFileSync(join(root, 'systemd/etoken-ca.service'), '[Unit]\n', { mode: 0o644 });
+  writeFileSync(join(root, 'systemd/etoken-ca-scep.service'), '[Unit]\n', { mode: 0o644 });
   return root;
 }
 
