@@ -29,6 +29,8 @@ import { FdPinSource, readPinFd } from './pin-fd.js';
 import type { PinSource } from './pin-source.js';
 import { lockOwnerAlive, lookupGroup, lookupUser, type Account } from './proc.js';
 import { openRevocation } from './revocation/open-revocation.js';
+import { openScep } from './scep/open-scep.js';
+import { runScepCommand } from './scep/scep-command.js';
 import { signedAnswerChecks } from './signed-answers.js';
 import { installSignals } from './signals.js';
 import { prepareSpool } from './spool/spool-dirs.js';
@@ -77,6 +79,7 @@ function pinSource(config: Config, pinFd: number | undefined, log: AuditLog): Pi
 async function run(argv: readonly string[]): Promise<void> {
   if (argv[0] === 'install' || argv[0] === 'uninstall') return runInstallCommand(argv);
   if (argv[0] === 'import-openssl-ca') return runImportCommand(argv.slice(1));
+  if (argv[0] === 'scep') return runScepCommand(argv.slice(1));
   const args = parseServerArgs(argv);
   if (args.help) return void process.stdout.write(`${USAGE}\n`);
   if (args.version) return void process.stdout.write(`etoken-ca-server ${VERSION}\n`);
@@ -153,6 +156,7 @@ async function run(argv: readonly string[]): Promise<void> {
     onProblem: (message) => log.warn({ event: 'spool.watch' }, message),
   });
   const revocation = openRevocation({ config, store, ca, checks, token, log, hookAccount, notify });
+  const scep = openScep({ config, store, parser, token, log, ca, checks, hookAccount, clock: Date.now, nudgeCrl: (why) => revocation.nudge(why) });
 
   let stopping = false;
   installSignals({
@@ -163,9 +167,10 @@ async function run(argv: readonly string[]): Promise<void> {
       log.info({ event: 'server.stopping', signal, inFlight: supervisor.inFlight }, 'stopping');
       watcher.stop();
       revocation.stop();
+      scep?.stop();
       const deadline = Date.now() + config.signerTimeout * 1000;
       const finish = (): void => {
-        if ((supervisor.inFlight > 0 || revocation.busy) && Date.now() < deadline) return void setTimeout(finish, 50);
+        if ((supervisor.inFlight > 0 || revocation.busy || (scep?.inFlight ?? 0) > 0) && Date.now() < deadline) return void setTimeout(finish, 50);
         hotplug.close();
         alerts.stop();
         token.stop();
@@ -187,6 +192,7 @@ async function run(argv: readonly string[]): Promise<void> {
   token.start();
   watcher.start();
   revocation.start();
+  scep?.start();
   alerts.start();
   writeFileAtomic(config.pidFile, `${process.pid}\n`);
   log.info({ event: 'server.started', pid: process.pid, spool: config.spoolDir, caDir: config.caDir }, 'etoken-ca-server started');

@@ -20,8 +20,9 @@ export class ScepClient {
   }
 
   /** Asynchronous: the server it talks to may live in this very process. */
-  run(serverUrl: string, options: { challenge?: string } = {}): Promise<ProgramRun> {
-    const args = ['-private-key', this.keyPath, '-certificate', this.certificatePath, '-server-url', serverUrl, '-cn', 'device-1.example.org'];
+  /** `subject`: scepclient's own flags for it (-cn, -organization, -ou, -country), replacing its defaults. */
+  run(serverUrl: string, options: { challenge?: string; subject?: readonly string[] } = {}): Promise<ProgramRun> {
+    const args = ['-private-key', this.keyPath, '-certificate', this.certificatePath, '-server-url', serverUrl, ...(options.subject ?? ['-cn', 'device-1.example.org'])];
     if (options.challenge !== undefined) args.push('-challenge', options.challenge);
     return runProgram('scepclient', args);
   }
