@@ -8,10 +8,12 @@ set -euo pipefail
 # npm ci compiles the PKCS#11 binding; libp11-kit-dev: the PKCS#11 header the
 # test module of a smart-card token (test/pkcs11-smartcard) is built with;
 # faketime: libfaketime, preloaded into the server where a test moves its clock
-# (CRL re-signing, crl.expiring, done/ kept a day: test/helpers/server-clock.ts).
-PACKAGES=(softhsm2 opensc myproxy-server myproxy openssl g++ make python3 libp11-kit-dev faketime)
-# The request parser and the signer run under these accounts (see sysconfig/etoken-ca).
-SERVICE_USERS=(causer caparse)
+# (CRL re-signing, crl.expiring, done/ kept a day: test/helpers/server-clock.ts);
+# scep, certmonger, dbus: the SCEP clients the SCEP tests enroll with
+# (micromdm's scepclient and scepserver; certmonger's daemon on a session bus).
+PACKAGES=(softhsm2 opensc myproxy-server myproxy openssl g++ make python3 libp11-kit-dev faketime scep certmonger dbus)
+# The request parser, the signer and the SCEP front end run under these accounts (see sysconfig/etoken-ca).
+SERVICE_USERS=(causer caparse scep)
 
 say() { echo "setup: $*"; }
 

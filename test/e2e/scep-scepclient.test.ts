@@ -57,7 +57,7 @@ describe('scepclient through etoken-ca-scep', () => {
     expect(certificate.subject).toBe('C=US\nO=Example\nOU=devices\nCN=device-1.example.org');
     expect(certificate.keyUsage).toEqual(['1.3.6.1.5.5.7.3.1', '1.3.6.1.5.5.7.3.2']);
     expect(ca.opensslStatus(serialOf(first))).toContain(`${serialOf(first)}=Valid (V)`);
-    expect(ca.server.events('scep.workflow')).toEqual([expect.objectContaining({ subject: DEVICE_SUBJECT, auth: 'challenge', kind: 'enroll' })]);
+    expect(await ca.server.waitFor('scep.workflow')).toEqual([expect.objectContaining({ subject: DEVICE_SUBJECT, auth: 'challenge', kind: 'enroll' })]);
     // The challenge is stored as its hash only, never as itself.
     const journal = readFileSync(join(ca.fixture.caDir, 'journal', '00000001.jnl'), 'latin1');
     expect(journal).not.toContain(challenge);
@@ -84,7 +84,7 @@ describe('scepclient through etoken-ca-scep', () => {
     const renewed = client.certificate()!;
     expect(serialOf(renewed)).not.toBe(serialOf(first));
     expect(new X509Certificate(renewed).verify(new X509Certificate(ca.token.caCertPem).publicKey)).toBe(true);
-    expect(ca.server.events('scep.workflow').at(-1)).toMatchObject({ auth: 'renewal', kind: 'renew', signer: serialOf(first) });
+    expect((await ca.server.waitFor('scep.workflow', 2)).at(-1)).toMatchObject({ auth: 'renewal', kind: 'renew', signer: serialOf(first) });
     expect(ca.opensslStatus(serialOf(renewed))).toContain('=Valid (V)');
 
     const firstFile = join(ca.fixture.dir, 'first.pem');

@@ -59,7 +59,9 @@ const MAX_SPKI = 4096;
 const MAX_TRANSACTION_ID = 255;
 const MAX_CHALLENGE = 255;
 const MAX_NAMES = 100;
-const SERIAL = /^[0-9A-F]{1,42}$/;
+/** Serials of this CA are at most 20 bytes; a self-signed client certificate may carry a longer one. */
+const MAX_SERIAL_HEX = 128;
+const SERIAL = /^[0-9A-F]{1,128}$/;
 const PRINTABLE = /^[\x20-\x7e]+$/;
 
 export function encodeScepParseRequest(request: ScepParseRequest): Buffer[] {
@@ -100,7 +102,7 @@ export function readScepParseAnswer(frame: Frame): ScepParseAnswer {
   const transactionId = f.string('transactionId', MAX_TRANSACTION_ID);
   if (!PRINTABLE.test(transactionId)) f.fail('has a transactionId that is not printable');
   const serialField = (key: string): string => {
-    const value = f.string(key, 42);
+    const value = f.string(key, MAX_SERIAL_HEX);
     return SERIAL.test(value) ? value : f.fail(`has a ${key} that is not a serial`);
   };
   const enrollment = messageType === 'PKCSReq' || messageType === 'RenewalReq';

@@ -13,7 +13,7 @@ export class Certmonger {
   readonly dir = mkdtempSync(join(tmpdir(), 'certmonger-'));
 
   /** `script` is a shell script of getcert commands; each must pass -s for the session bus. */
-  run(script: string): Promise<ProgramRun> {
+  run(script: string, timeoutMs?: number): Promise<ProgramRun> {
     const state = (name: string): string => {
       const path = join(this.dir, 'state', name);
       mkdirSync(path, { recursive: true });
@@ -26,7 +26,7 @@ export class Certmonger {
       CERTMONGER_CONFIG_DIR: state('config'),
       CERTMONGER_LOCAL_CA_DIR: state('local'),
     };
-    return runProgram('dbus-run-session', ['--', 'certmonger', '-s', '-n', '-c', `sh -ec '${script.replace(/'/g, `'\\''`)}'`], env);
+    return runProgram('dbus-run-session', ['--', 'certmonger', '-s', '-n', '-c', `sh -ec '${script.replace(/'/g, `'\\''`)}'`], env, timeoutMs);
   }
 
   remove(): void {

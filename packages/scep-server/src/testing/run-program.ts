@@ -8,9 +8,9 @@ export interface ProgramRun {
 }
 
 /** Runs a program to its end without blocking the event loop (a test's own server must keep answering). */
-export function runProgram(file: string, args: readonly string[], env: NodeJS.ProcessEnv = process.env): Promise<ProgramRun> {
+export function runProgram(file: string, args: readonly string[], env: NodeJS.ProcessEnv = process.env, timeoutMs = 90_000): Promise<ProgramRun> {
   return new Promise((resolve) => {
-    execFile(file, args, { encoding: 'utf8', timeout: 90_000, env }, (error, stdout, stderr) => {
+    execFile(file, args, { encoding: 'utf8', timeout: timeoutMs, env }, (error, stdout, stderr) => {
       const status = error === null ? 0 : typeof error.code === 'number' ? error.code : null;
       resolve({ status, stdout, output: `${stdout}${stderr}` });
     });
