@@ -2,13 +2,14 @@
  * The HTTP side of etoken-ca-scep, bounded against hostile clients: at most
  * SCEP_MAX_CONNECTIONS open connections (Node closes any beyond), headers
  * and the whole request within SCEP_READ_TIMEOUT seconds (slow clients are
- * cut off), an idle keep-alive of a few seconds, bodies of at most one
+ * cut off), silent connections closed after the same time, an idle keep-alive of a few seconds, bodies of at most one
  * pkiMessage, and at most SCEP_MAX_IN_FLIGHT requests being answered (more
  * get 503 at once). Only GET and POST on the SCEP path; everything else is
  * an HTTP error. A failure while answering one request never stops the
  * server.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { sweepIdleConnections } from './idle-sweeper.js';
 import type { HttpAnswer } from '@etoken-ca/scep-server/core/index';
 
 export interface HttpLimits {
@@ -28,6 +29,7 @@ export interface ScepHttpRequest {
 export type Answerer = (request: ScepHttpRequest) => Promise<HttpAnswer>;
 
 const KEEP_ALIVE_MS = 5_000;
+const CHECK_INTERVAL_MS = 1_000;
 /** GET carries the message base64- and URL-encoded: about 1.4 times its size. */
 const URL_BYTES_PER_BODY_BYTE = 1.5;
 
@@ -41,12 +43,16 @@ export function startHttpServer(limits: HttpLimits, answer: Answerer, onError: (
     {
       requestTimeout: limits.readTimeoutMs,
       headersTimeout: Math.min(limits.readTimeoutMs, 60_000),
-      keepAliveTimeout: KEEP_ALIVE_MS,
+      // Shorter than the read timeout, so that Node closes an idle kept-alive connection gracefully before the sweep would.
+      keepAliveTimeout: Math.min(KEEP_ALIVE_MS, limits.readTimeoutMs / 2),
+      // Node enforces the two timeouts above only at this interval (30 s by default): a slow client would keep its socket that long.
+      connectionsCheckingInterval: CHECK_INTERVAL_MS,
       maxHeaderSize: Math.ceil(limits.maxBodyBytes * URL_BYTES_PER_BODY_BYTE) + 8192,
     },
     (request, response) => {
       if (inFlight >= limits.maxInFlight) return send(response, plainAnswer(503, 'busy: too many requests in progress'), true);
       inFlight++;
+      clock.requestStarted(request.socket);
       handle(request, limits, answer)
         .then(
           (result) => send(response, result, false),
@@ -55,9 +61,14 @@ export function startHttpServer(limits: HttpLimits, answer: Answerer, onError: (
             send(response, plainAnswer(500, 'internal error'), true);
           },
         )
-        .finally(() => inFlight--);
+        .finally(() => {
+          inFlight--;
+          clock.answered(request.socket);
+        });
     },
   );
+  // A connection that gets no request in within the read timeout is closed, whatever Node's timeouts do.
+  const clock = sweepIdleConnections(server, limits.readTimeoutMs);
   server.maxConnections = limits.maxConnections;
   server.maxRequestsPerSocket = 100;
   server.on('clientError', (_error, socket) => {
@@ -74,30 +85,41 @@ async function handle(request: IncomingMessage, limits: HttpLimits, answer: Answ
     return plainAnswer(405, 'only GET and POST');
   }
   const url = new URL(request.url ?? '/', 'http://scep.invalid');
-  const body = method === 'POST' ? await readBody(request, limits.maxBodyBytes) : Buffer.alloc(0);
-  if (body === null) return plainAnswer(413, `request body larger than ${limits.maxBodyBytes} bytes`);
+  const body = method === 'POST' ? await readBody(request, limits) : Buffer.alloc(0);
+  if (body === 'too large') return plainAnswer(413, `request body larger than ${limits.maxBodyBytes} bytes`);
+  if (body === 'too slow') return plainAnswer(408, 'request body not received in time');
   if (method === 'GET') request.resume();
   return answer({ method, query: url.searchParams, body });
 }
 
-/** The body, or null when it is larger than the limit (the rest is not read: the connection is closed after the answer). */
-async function readBody(request: IncomingMessage, max: number): Promise<Buffer | null> {
+/** The body; or why there is none: larger than the limit, or not all there within the read timeout (the connection is closed after the answer). */
+function readBody(request: IncomingMessage, limits: HttpLimits): Promise<Buffer | 'too large' | 'too slow'> {
   const declared = Number(request.headers['content-length'] ?? 0);
-  if (declared > max) return null;
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of request as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > max) return null;
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks);
+  if (declared > limits.maxBodyBytes) return Promise.resolve('too large');
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const finish = (result: Buffer | 'too large' | 'too slow'): void => {
+      clearTimeout(deadline);
+      request.removeAllListeners('data');
+      if (typeof result === 'string') request.pause();
+      resolve(result);
+    };
+    const deadline = setTimeout(() => finish('too slow'), limits.readTimeoutMs);
+    request.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limits.maxBodyBytes) finish('too large');
+      else chunks.push(chunk);
+    });
+    request.once('end', () => finish(Buffer.concat(chunks)));
+    request.once('error', () => finish('too slow'));
+  });
 }
 
 function send(response: ServerResponse, { status, contentType, body }: HttpAnswer, close: boolean): void {
   if (response.headersSent || response.destroyed) return;
   const headers: Record<string, string | number> = { 'content-type': contentType, 'content-length': body.length };
-  if (close || status === 413) headers.connection = 'close';
+  if (close || status === 413 || status === 408) headers.connection = 'close';
   if (status === 503) headers['retry-after'] = 10;
   response.writeHead(status, headers).end(body);
 }
