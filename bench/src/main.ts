@@ -8,6 +8,7 @@ import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:f
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createSoftwareCa } from '../../test/helpers/pki.js';
+import { createSmartcardControl, smartcardModule, type SmartcardControl } from '../../test/helpers/smartcard.js';
 import { createTestToken, type TestToken } from '../../test/helpers/softhsm.js';
 import { STAGE, stageCode } from '../../test/helpers/staged-code.js';
 import { diskFlushMs } from './baselines/disk-flush.js';
@@ -21,6 +22,7 @@ import { clientStart } from './targets/client-start.js';
 import { crlTiming } from './targets/crl.js';
 import { latency, throughput, warmUp } from './targets/issuance.js';
 import { myproxyRoundTrips } from './targets/myproxy-roundtrip.js';
+import { slowTokenFigures } from './targets/slow-token.js';
 import { verdicts } from './verdicts.js';
 
 const RESULTS = fileURLToPath(new URL('../results.json', import.meta.url));
@@ -30,6 +32,8 @@ const CRL_SIZES = [1_000, 10_000, 100_000] as const;
 const USERNAME = '/O=Example/CN=Bench User';
 const WARM_UP_STREAMS = 8;
 const WARM_UP_PER_STREAM = 250;
+/** The smart-card test module's time per signature for P8/P9, as a USB token takes. */
+const SLOW_TOKEN_MS = 250;
 
 const began = Date.now();
 const say = (what: string): void => void process.stderr.write(`bench: [${((Date.now() - began) / 1000).toFixed(0).padStart(3)} s] ${what}\n`);
@@ -51,7 +55,7 @@ function opensslBaselines(dir: string, keys: Record<string, OpensslKey>, csrPath
   return { issue, gencrl };
 }
 
-async function run(dir: string, tokens: TestToken[], servers: BenchServer[]): Promise<boolean> {
+async function run(dir: string, tokens: TestToken[], servers: BenchServer[], cards: SmartcardControl[]): Promise<boolean> {
   say(`installing the programs into ${STAGE} (install --prefix: the copy production runs, readable by every account)`);
   stageCode({ faultPoints: false });
   const rsa = createTestToken({ label: `bench-rsa-${process.pid}`, keyType: 'rsa', owner: 'causer' });
@@ -95,6 +99,17 @@ async function run(dir: string, tokens: TestToken[], servers: BenchServer[]): Pr
   const millionAfter = residentMb(million.server.child.pid!);
   for (const server of servers.splice(0)) await server.stop();
 
+  say(`P8/P9 on the smart-card test module (${SLOW_TOKEN_MS} ms per signature, one at a time)`);
+  const card = createSmartcardControl('causer');
+  cards.push(card);
+  card.setSignLatency(SLOW_TOKEN_MS);
+  const inFront = { modulePath: smartcardModule(), env: card.moduleEnv(rsa) };
+  const moduleRate = rawSigningRate(rsa, 2500, inFront);
+  const onCard = await startBenchServer(rsa, 0, { PKCS11_MODULE: inFront.modulePath, PKCS11_ENV: card.pkcs11Env(rsa) });
+  servers.push(onCard);
+  const slowToken = await slowTokenFigures(onCard, request.spoolFile, moduleRate);
+  for (const server of servers.splice(0)) await server.stop();
+
   say('P4 CRL with 100,000 revoked entries');
   const crl = crlTiming(join(dir, 'crl-ours'), rsa, 100_000, 5);
 
@@ -112,14 +127,16 @@ async function run(dir: string, tokens: TestToken[], servers: BenchServer[]): Pr
     startupMs: million.readyMs,
     residentMb: millionMemory.rss,
     client,
+    slowToken,
   });
-  const baselines = { rawRsaRate, rawEcRate, flushMs, opensslCaIssueMs: openssl.issue, opensslGencrlMs: openssl.gencrl, nodeStartMs: client.nodeMs, myproxyBuiltInMs: myproxy.builtInMs };
+  const baselines = { rawRsaRate, smartcardModuleRate: moduleRate, rawEcRate, flushMs, opensslCaIssueMs: openssl.issue, opensslGencrlMs: openssl.gencrl, nodeStartMs: client.nodeMs, myproxyBuiltInMs: myproxy.builtInMs };
   const figures = {
     latency: oneStream,
     throughput: { empty: atEmpty, million: atMillion, realClientRate: realRate, warmUpIssued: { empty: warmUpIssued[0], million: warmUpIssued[1] } },
     crl,
     myproxy,
     client,
+    slowToken,
     million: { readyMs: million.readyMs, loadedMs: million.loadedMs, residentAfterStartMb: millionMemory, residentAfterLoadMb: millionAfter },
   };
   writeResults(RESULTS, baselines, figures, results);
@@ -138,11 +155,13 @@ async function main(): Promise<void> {
   mkdirSync(join(dir, 'crl-ours'));
   const tokens: TestToken[] = [];
   const servers: BenchServer[] = [];
+  const cards: SmartcardControl[] = [];
   let ok = false;
   try {
-    ok = await run(dir, tokens, servers);
+    ok = await run(dir, tokens, servers, cards);
   } finally {
     for (const server of servers) await server.stop();
+    for (const card of cards) card.cleanup();
     for (const token of tokens) token.cleanup();
     rmSync(dir, { recursive: true, force: true });
   }

@@ -15,6 +15,8 @@ export interface Measured {
   readonly startupMs: number;
   readonly residentMb: number;
   readonly client: { readonly clientMs: number; readonly nodeMs: number };
+  /** P8/P9 on the smart-card test module. */
+  readonly slowToken: { readonly moduleRate: number; readonly signatureMs: number; readonly rate: number; readonly latency: { readonly p50: number } };
 }
 
 export function verdicts(m: Measured): Verdict[] {
@@ -33,5 +35,27 @@ export function verdicts(m: Measured): Verdict[] {
     { id: 'P6', what: 'start-up 1M', figure: m.startupMs, unit: 'ms', baselineName: 'limit ms', baseline: 3000, ratio: m.startupMs / 3000, target: '<= 1', pass: m.startupMs <= 3000 },
     { id: 'P6', what: 'RSS 1M', figure: m.residentMb, unit: 'MB', baselineName: 'limit MB', baseline: 256, ratio: m.residentMb / 256, target: '<= 1', pass: m.residentMb <= 256 },
     { id: 'P7', what: 'client start', figure: m.client.clientMs, unit: 'ms', baselineName: 'node -e 0 ms', baseline: m.client.nodeMs, ratio: m.client.clientMs / m.client.nodeMs, target: '<= 1.5', pass: m.client.clientMs <= 1.5 * m.client.nodeMs },
+    {
+      id: 'P8',
+      what: '8 streams, slow token',
+      figure: m.slowToken.rate,
+      unit: 'cert/s',
+      baselineName: 'module sig/s',
+      baseline: m.slowToken.moduleRate,
+      ratio: m.slowToken.rate / m.slowToken.moduleRate,
+      target: '>= 0.95',
+      pass: m.slowToken.rate >= 0.95 * m.slowToken.moduleRate,
+    },
+    {
+      id: 'P9',
+      what: 'latency p50, slow token',
+      figure: m.slowToken.latency.p50,
+      unit: 'ms',
+      baselineName: 'signature+5 ms',
+      baseline: m.slowToken.signatureMs + 5,
+      ratio: m.slowToken.latency.p50 / (m.slowToken.signatureMs + 5),
+      target: '<= 1',
+      pass: m.slowToken.latency.p50 <= m.slowToken.signatureMs + 5,
+    },
   ];
 }

@@ -145,7 +145,6 @@ describe('a burst of 200 clients at once against a 250 ms token, CLIENT_TIMEOUT 
     const started = Date.now();
     const clients = await clientBurst(body, ca.fixture.configPath, 200, group).finally(() => group?.remove());
     const wallMs = Date.now() - started;
-    if (process.env.BURST_DUMP) (await import('node:fs')).writeFileSync(process.env.BURST_DUMP, JSON.stringify({ started, logs: ca.server.logs, sigs: ca.card.signatures(), clients }));
     const issued = clients.filter((c) => c.code === 0);
     const busy = clients.filter((c) => c.code === 75 && BUSY.test(c.stderr.trim()));
     const other = clients.filter((c) => !issued.includes(c) && !busy.includes(c));

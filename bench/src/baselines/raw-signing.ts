@@ -12,11 +12,17 @@ import { nowMs } from '../stats.js';
 /** About the size of a certificate's TBS. */
 const TBS_BYTES = 1200;
 
-export function rawSigningRate(token: TestToken, durationMs: number): number {
+/** Through another module in front of the token (the smart-card test module), with its environment. */
+export interface ModuleInFront {
+  readonly modulePath: string;
+  readonly env: Readonly<Record<string, string>>;
+}
+
+export function rawSigningRate(token: TestToken, durationMs: number, module?: ModuleInFront): number {
   const caPublicKey = createPublicKey(readFileSync(token.caCertPath));
   const session = openPkcs11Token({
-    modulePath: token.modulePath,
-    env: { SOFTHSM2_CONF: token.conf },
+    modulePath: module?.modulePath ?? token.modulePath,
+    env: module?.env ?? { SOFTHSM2_CONF: token.conf },
     label: token.label,
     serial: '',
     slotIndex: 0,

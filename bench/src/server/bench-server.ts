@@ -39,8 +39,9 @@ async function settled(server: RunningServer): Promise<void> {
   }
 }
 
-export async function startBenchServer(token: TestToken, entries: number): Promise<BenchServer> {
-  const fixture = makeServerFixture(token, { CLIENT_TIMEOUT: '60' });
+/** `keys`: more configuration, e.g. another PKCS11_MODULE in front of the token. */
+export async function startBenchServer(token: TestToken, entries: number, keys: Record<string, string> = {}): Promise<BenchServer> {
+  const fixture = makeServerFixture(token, { CLIENT_TIMEOUT: '60', ...keys });
   if (entries > 0) seedCaDir(fixture.caDir, entries);
   const start = nowMs();
   const server = await startServer(fixture, token.pin, false);
