@@ -45,6 +45,8 @@ afterAll(async () => {
 });
 
 describe(`${LOAD_CERTIFICATES} certificates through ${PARALLEL} parallel myproxy-logon clients`, () => {
+  // The time limit is a deadline for a stuck run, not a speed limit: 1,000 logons took 4 minutes on a quiet 2-core
+  // machine, 10 to 20 beside other test files.
   it('issues every one, valid and recorded, and leaves nothing behind', async () => {
     const pems: string[] = [];
     const failures: string[] = [];
@@ -90,5 +92,5 @@ describe(`${LOAD_CERTIFICATES} certificates through ${PARALLEL} parallel myproxy
     await pollUntil(() => answers().length === 0, 60_000, () => `${answers().length} answers left, e.g. ${answers().slice(0, 3).join(' ')}`);
     expect(server.logs.filter((l) => Number(l.level) >= PINO_ERROR)).toEqual([]);
     expect(server.events('cert.issued')).toHaveLength(LOAD_CERTIFICATES);
-  }, 600_000);
+  }, 30 * 60_000);
 });

@@ -56,7 +56,8 @@ export function makeServerFixture(token: TestToken, extra: Record<string, string
 export class RunningServer {
   readonly logs: AuditRecord[] = [];
   readonly stderr: string[] = [];
-  private readonly listeners = new Set<() => void>();
+  /** Called with each record as it is read, and with null when the server exits. */
+  private readonly listeners = new Set<(record: AuditRecord | null) => void>();
   private exitCode: number | null | undefined;
 
   constructor(
@@ -70,18 +71,20 @@ export class RunningServer {
       while ((nl = buffered.indexOf('\n')) >= 0) {
         const line = buffered.slice(0, nl);
         buffered = buffered.slice(nl + 1);
+        let record: AuditRecord;
         try {
-          this.logs.push(JSON.parse(line) as AuditRecord);
+          record = JSON.parse(line) as AuditRecord;
         } catch {
-          this.logs.push({ msg: line });
+          record = { msg: line };
         }
-        for (const l of this.listeners) l();
+        this.logs.push(record);
+        for (const l of this.listeners) l(record);
       }
     });
     child.stderr!.setEncoding('utf8').on('data', (chunk: string) => this.stderr.push(chunk));
     child.on('exit', (code) => {
       this.exitCode = code;
-      for (const l of this.listeners) l();
+      for (const l of this.listeners) l(null);
     });
   }
 
@@ -93,17 +96,31 @@ export class RunningServer {
     return this.logs.filter((r) => r.event === name);
   }
 
-  /** Waits until `count` audit records with this event exist (that `match`, when given). */
-  waitFor(event: string, count = 1, timeoutMs = 30_000, match: (record: AuditRecord) => boolean = () => true): Promise<AuditRecord[]> {
+  /**
+   * Waits until `count` audit records with this event exist (that `match`, when given). The default deadline is
+   * for a loaded machine (other test files, a 2-core VM), far past what any step takes on a quiet one. Each record
+   * is matched once, as it arrives: a flood of log lines costs the test little, so it keeps reading the server's
+   * output and never slows the server's own (synchronous) logging.
+   */
+  waitFor(event: string, count = 1, timeoutMs = 60_000, match: (record: AuditRecord) => boolean = () => true): Promise<AuditRecord[]> {
     return new Promise((resolvePromise, reject) => {
-      const check = (): void => {
-        const found = this.events(event).filter(match);
-        if (found.length >= count) {
-          done();
-          resolvePromise(found);
-        } else if (this.exited) {
-          done();
-          reject(new Error(`server exited (${this.exitCode}) before ${event}: ${this.stderr.join('')}`));
+      const found = this.events(event).filter(match);
+      const settled = (): boolean => {
+        if (found.length < count) return false;
+        done();
+        resolvePromise(found);
+        return true;
+      };
+      const exitedFirst = (): void => {
+        done();
+        reject(new Error(`server exited (${this.exitCode}) before ${event}: ${this.stderr.join('')}`));
+      };
+      const onRecord = (record: AuditRecord | null): void => {
+        if (record === null) {
+          if (!settled()) exitedFirst();
+        } else if (record.event === event && match(record)) {
+          found.push(record);
+          settled();
         }
       };
       const timer = setTimeout(() => {
@@ -112,10 +129,10 @@ export class RunningServer {
       }, timeoutMs);
       const done = (): void => {
         clearTimeout(timer);
-        this.listeners.delete(check);
+        this.listeners.delete(onRecord);
       };
-      this.listeners.add(check);
-      check();
+      this.listeners.add(onRecord);
+      if (!settled() && this.exited) exitedFirst();
     });
   }
 
@@ -144,7 +161,9 @@ export async function startServer(fixture: ServerFixture, pin: string, waitReady
   pinPipe.on('error', () => undefined);
   pinPipe.end(`${pin}\n`);
   const server = new RunningServer(fixture, child);
-  if (waitReady) await server.waitFor('pin.accepted');
+  // Start-up spawns the token probe, the parser and the signer (three Node processes) and logs in: a minute and
+  // more when the machine is busy.
+  if (waitReady) await server.waitFor('pin.accepted', 1, 100_000);
   return server;
 }
 

@@ -74,7 +74,8 @@ describe('NOTIFY_COMMAND', () => {
     const notifier = createNotifier({ command, mail: null, account: hookUser, timeoutMs: 1000, log: collectingLog(lines) });
     const started = Date.now();
     await notifier.notify('pin.rejected', {});
-    expect(Date.now() - started).toBeLessThan(5000);
+    // Killed at its limit, not waited for (its sleep lasts ten minutes): a bound far from both, for a busy machine.
+    expect(Date.now() - started).toBeLessThan(120_000);
     expect(lines).toHaveLength(1);
     expect(lines[0]!.level).toBe('warn');
     expect(lines[0]!.record.event).toBe('notify.failed');

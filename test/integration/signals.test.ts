@@ -134,7 +134,8 @@ describe('every process of a running server', () => {
       expect(seen, `after ${delay} ms`).toEqual([]);
       expect(stderr).not.toMatch(/Debugger listening/);
     }
-  });
+    // Eight start-ups, each watched through /proc: several minutes on a busy machine. A deadline, not a speed limit.
+  }, 900_000);
 
   it('idle: each signal to each process kills nothing, restarts nothing, opens nothing, and issuance goes on', async () => {
     const server = await startServer(fixture, token.pin);

@@ -32,7 +32,8 @@ Exit codes:
   69  etoken-ca-server missing or unavailable (no token)
   70  certificate does not match the request, or internal error
   73  cannot create the request in the spool
-  75  no answer within CLIENT_TIMEOUT seconds, or stopped by a signal
+  75  no answer within CLIENT_TIMEOUT seconds, the CA too busy to sign it in
+      time (try again later), or stopped by a signal
   77  permission denied on the spool
   78  configuration error
 `;

@@ -70,12 +70,12 @@ describe('CRL builder', () => {
     expect(opensslText(assembleSigned(tbs, template.algorithm, signTbs(tbs)))).toMatch(/No Revoked Certificates/);
   });
 
-  it('builds 100,000 entries from kept DER quickly', () => {
+  // How fast is the bench's to say (P4, against a baseline taken in the same run): a time limit here fails on a
+  // loaded machine without telling anything about the code.
+  it('builds 100,000 entries from kept DER', () => {
     const entries = Array.from({ length: 100_000 }, (_, i) => encodeRevokedEntry({ serial: (i + 1).toString(16).toUpperCase().padStart(32, '1'), revokedAt: T, reason: 'superseded' }));
-    const started = performance.now();
     const tbs = buildTbsCertList(template, { number: 7, thisUpdate: T, nextUpdate: T + 86400_000, entries });
     checkTbsCertList(tbs, template);
-    expect(performance.now() - started).toBeLessThan(500);
     expect(opensslText(assembleSigned(tbs, template.algorithm, signTbs(tbs))).match(/Serial Number:/g)).toHaveLength(100_000);
   });
 });

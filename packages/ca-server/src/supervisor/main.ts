@@ -166,6 +166,7 @@ async function run(argv: readonly string[]): Promise<void> {
       stopping = true;
       log.info({ event: 'server.stopping', signal, inFlight: supervisor.inFlight }, 'stopping');
       watcher.stop();
+      supervisor.stop();
       revocation.stop();
       scep?.stop();
       const deadline = Date.now() + config.signerTimeout * 1000;

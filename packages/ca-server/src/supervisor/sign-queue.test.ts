@@ -97,6 +97,17 @@ describe('SignQueue', () => {
     expect(await queue.turn('v', 1, at() + 60_000)).toMatchObject({ kind: 'go' });
   });
 
+  it('refuses what waits, and what comes, once the server is stopping; what was given a turn finishes', async () => {
+    const { queue, token, at } = setUp();
+    const given = await go(queue.turn('a', 1, at() + 60_000));
+    token.availability = 'not-ready';
+    const waiting = queue.turn('b', 1, at() + 60_000);
+    queue.close();
+    expect(await waiting).toEqual({ kind: 'stopping' });
+    expect(await queue.turn('c', 1, at() + 60_000)).toEqual({ kind: 'stopping' });
+    given.release(true, 250);
+  });
+
   it('puts a request that was taken and not sent back at the head', async () => {
     const { queue, token, at } = setUp();
     const first = await go(queue.turn('p', 1, at() + 60_000));

@@ -31,7 +31,9 @@ export type Turn =
   /** Its client left: the lock was removed, or the deadline passed while the token was not ready. */
   | { readonly kind: 'gone'; readonly why: 'departed' | 'expired' }
   /** The token is failing: refuse it now. */
-  | { readonly kind: 'unavailable' };
+  | { readonly kind: 'unavailable' }
+  /** The server is stopping: refuse it now, the client may try again once it is back. */
+  | { readonly kind: 'stopping' };
 
 export interface SignQueueOptions {
   /** Wall-clock ms, the clock deadlines are in. */
@@ -68,8 +70,15 @@ export class SignQueue {
   private lastSignedAt = 0;
   private lastPrune = 0;
   private timer: NodeJS.Timeout | null = null;
+  private closed = false;
 
   constructor(private readonly o: SignQueueOptions) {}
+
+  /** The server is stopping: what waits is refused, and so is what comes; what is with the token finishes. */
+  close(): void {
+    this.closed = true;
+    for (let w = this.waiting.shift(); w; w = this.waiting.shift()) w.resolve({ kind: 'stopping' });
+  }
 
   /** Requests waiting for the token, and requests with it. */
   get queued(): number {
@@ -86,6 +95,7 @@ export class SignQueue {
    * was taken and not sent).
    */
   turn(id: string, account: number, clientDeadline: number, again = false): Promise<Turn> {
+    if (this.closed) return Promise.resolve({ kind: 'stopping' });
     const deadline = clientDeadline - (this.o.marginMs?.() ?? 0);
     const availability = this.o.availability();
     if (availability === 'failing') return Promise.resolve({ kind: 'unavailable' });

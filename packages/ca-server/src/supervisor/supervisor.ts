@@ -12,7 +12,6 @@ import type { Config } from '@etoken-ca/contract/core/config';
 import type { Outcome } from '@etoken-ca/contract/core/cadb/database';
 import { onelineDn } from '@etoken-ca/contract/core/dn';
 import { ExitCode } from '@etoken-ca/contract/core/exit-codes';
-import { inNamespace } from '@etoken-ca/contract/core/namespace';
 import { answerFile, lockFile, requestFile, type Answer, type LockOwner, type SpoolLayout } from '@etoken-ca/contract/core/spool';
 import { faultPoint } from '@etoken-ca/contract/io/fault-point';
 import type { ParsedRequest } from '@etoken-ca/protocol/parser-messages';
@@ -119,6 +118,11 @@ export class Supervisor {
     return this.tracker.size;
   }
 
+  /** The server is stopping: requests still waiting for the token are refused, those with it finish. */
+  stop(): void {
+    this.queue.close();
+  }
+
   isInFlight(id: string): boolean {
     return this.tracker.has(id);
   }
@@ -176,8 +180,8 @@ export class Supervisor {
       this.d.parser.distrust(id, lie);
       return this.refuse(id, ExitCode.tempFail, `request parser failed; ${TRY_AGAIN}`);
     }
+    // The namespace is part of the contract's rules, which parserAnswerProblem just applied; the CA's own name is root's to know.
     const subject = onelineDn(parsed.fields.subject);
-    if (!inNamespace(config.namespace, parsed.fields.subject)) return this.refuse(id, ExitCode.dataError, 'subject outside the CA namespace', subject);
     if (sameName(encodeName(parsed.fields.subject), this.d.ca.subjectDer)) return this.refuse(id, ExitCode.dataError, "subject equal to the CA's own", subject);
     this.tracker.advance(id, 'validated');
     // The client says when its clock started (the request file's mtime); neither before its process started nor
@@ -289,6 +293,8 @@ export class Supervisor {
         return this.refuse(id, ExitCode.tempFail, `CA busy, ${turn.queued} requests queued; ${TRY_AGAIN} later`, subject);
       case 'unavailable':
         return this.refuse(id, ExitCode.unavailable, 'the CA token is failing and signing is stopped; the operator has been alerted', subject);
+      case 'stopping':
+        return this.refuse(id, ExitCode.tempFail, `etoken-ca-server is stopping; ${TRY_AGAIN}`, subject);
       case 'gone':
         // A client past its deadline is about to give up (or has): answered all the same, so that the request is not taken up again.
         if (turn.why === 'expired') return this.refuse(id, ExitCode.tempFail, `no turn at the token within CLIENT_TIMEOUT; ${TRY_AGAIN}`, subject);
