@@ -94,6 +94,8 @@ export interface ScepCa {
   readonly fixture: ServerFixture;
   readonly server: RunningServer;
   readonly front: ScepFront;
+  /** Starts the server again once it has exited (killed by a fault point, or by the test). */
+  restartServer(): Promise<void>;
   readonly url: string;
   readonly port: number;
   /** etoken-ca-server scep ARGS --config ... as root. */
@@ -132,7 +134,7 @@ export async function startScepCa(label: string, extra: Record<string, string> =
   // Keys makeServerFixture does not set: appended, never set twice.
   const keys = { ...scepKeys(configured.dir, port), ...extra };
   appendFileSync(configured.configPath, Object.entries(keys).map(([k, v]) => `${k}="${v.replace(/["\\]/g, '\\$&')}"\n`).join(''));
-  const server = await startServer(configured, token.pin);
+  let server = await startServer(configured, token.pin);
   const command = (args: readonly string[]): CommandRun => {
     const run = spawnSync(SERVER_BIN, ['scep', ...args, '--config', configured.configPath], { encoding: 'utf8', env: { PATH: process.env.PATH ?? '/usr/bin:/bin' } });
     return { code: run.status, stdout: run.stdout, stderr: run.stderr };
@@ -143,7 +145,13 @@ export async function startScepCa(label: string, extra: Record<string, string> =
   const ca: ScepCa = {
     token,
     fixture: configured,
-    server,
+    get server() {
+      return server;
+    },
+    async restartServer() {
+      if (!server.exited) await new Promise<void>((resolve) => server.child.once('exit', () => resolve()));
+      server = await startServer(configured, token.pin);
+    },
     get front() {
       return front;
     },

@@ -107,7 +107,9 @@ export class ScepService {
       removeSpoolName(requestFile(layout, id));
       return;
     }
+    faultPoint('server.after-received');
     const parsed = await this.d.parser.parseScep(id, entry.bytes);
+    faultPoint('server.after-parse');
     if (!parsed.ok) {
       log.warn({ event: 'scep.refused', req: id, failInfo: parsed.failInfo, reason: parsed.reason }, `SCEP request refused: ${parsed.reason}`);
       // A parser that died says nothing about the request: no answer, and the front end tells its client to try again.
