@@ -76,6 +76,8 @@ export class TokenManager {
   private retryTimer: NodeJS.Timeout | null = null;
   private lastProblem = '';
   private pinRequest: AbortController | null = null;
+  /** A token came back while the signer that lost it was still exiting: the next one starts as soon as it has. */
+  private restartOnExit = false;
 
   constructor(private readonly opts: TokenManagerOptions) {}
 
@@ -98,6 +100,7 @@ export class TokenManager {
 
   start(): void {
     if (this.signer) return;
+    this.restartOnExit = false;
     this.setState('starting');
     this.loggingIn = false;
     this.checking = false;
@@ -373,10 +376,10 @@ export class TokenManager {
     this.pinRequest = null;
     this.epochValue++;
     this.clearTimers();
-    if (this.stateValue === 'stopped' || this.stateValue === 'no-pin') return;
+    if (this.stateValue === 'stopped' || (this.stateValue === 'no-pin' && !this.restartOnExit)) return;
     if (this.stateValue === 'ready' || this.stateValue === 'failing') this.opts.log.error({ event: 'signer.exited', code, signal }, 'signer exited; restarting it');
     this.setState('absent');
-    this.retryTimer = setTimeout(() => this.start(), this.opts.pollMs);
+    this.retryTimer = setTimeout(() => this.start(), this.restartOnExit ? 0 : this.opts.pollMs);
     this.retryTimer.unref();
   }
 
@@ -389,7 +392,8 @@ export class TokenManager {
   private retryNow(): void {
     if (this.retryTimer) clearTimeout(this.retryTimer);
     this.retryTimer = null;
-    this.start();
+    if (this.signer) this.restartOnExit = true;
+    else this.start();
   }
 
   private clearTimers(): void {
