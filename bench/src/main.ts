@@ -122,6 +122,7 @@ async function run(dir: string, tokens: TestToken[], servers: BenchServer[], car
     costMillionMs: atMillion!.costMs,
     opensslAt100kMs: openssl.issue.file![100_000]!,
     crlMs: crl.warmMs,
+    firstCrlAfterStartMs: crl.firstAfterStartMs,
     gencrlAt100kMs: openssl.gencrl[100_000]!,
     myproxy,
     startupMs: million.readyMs,

@@ -10,6 +10,7 @@ export interface Measured {
   readonly costMillionMs: number;
   readonly opensslAt100kMs: number;
   readonly crlMs: number;
+  readonly firstCrlAfterStartMs: number;
   readonly gencrlAt100kMs: number;
   readonly myproxy: { readonly builtInMs: number; readonly etokenMs: number; readonly nodeMs: number };
   readonly startupMs: number;
@@ -30,6 +31,7 @@ export function verdicts(m: Measured): Verdict[] {
     { id: 'P3', what: 'cost at 1M', figure: m.costMillionMs, unit: 'ms/cert', baselineName: 'cost at 0 ms/cert', baseline: m.costEmptyMs, ratio: m.costMillionMs / m.costEmptyMs, target: '<= 1.1', pass: m.costMillionMs <= 1.1 * m.costEmptyMs },
     { id: 'P3', what: 'cost at 1M', figure: m.costMillionMs, unit: 'ms/cert', baselineName: 'openssl ca @100k ms', baseline: m.opensslAt100kMs, ratio: m.opensslAt100kMs / m.costMillionMs, target: 'speed-up >= 50', pass: m.opensslAt100kMs >= 50 * m.costMillionMs },
     { id: 'P4', what: 'CRL 100k', figure: m.crlMs, unit: 'ms', baselineName: 'limit ms', baseline: 100, ratio: m.crlMs / 100, target: '<= 1', pass: m.crlMs <= 100 },
+    { id: 'P4', what: 'first CRL 100k after start-up', figure: m.firstCrlAfterStartMs, unit: 'ms', baselineName: 'limit ms', baseline: 100, ratio: m.firstCrlAfterStartMs / 100, target: '<= 1', pass: m.firstCrlAfterStartMs <= 100 },
     { id: 'P4', what: 'CRL 100k', figure: m.crlMs, unit: 'ms', baselineName: 'openssl -gencrl ms', baseline: m.gencrlAt100kMs, ratio: m.gencrlAt100kMs / m.crlMs, target: 'speed-up >= 10', pass: m.gencrlAt100kMs >= 10 * m.crlMs },
     { id: 'P5', what: 'logon extra', figure: calloutExtraMs, unit: 'ms', baselineName: 'node -e 0 ms', baseline: m.myproxy.nodeMs, ratio: calloutExtraMs / m.myproxy.nodeMs, target: '<= 1.2', pass: calloutExtraMs <= 1.2 * m.myproxy.nodeMs },
     { id: 'P6', what: 'start-up 1M', figure: m.startupMs, unit: 'ms', baselineName: 'limit ms', baseline: 3000, ratio: m.startupMs / 3000, target: '<= 1', pass: m.startupMs <= 3000 },

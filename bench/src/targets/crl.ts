@@ -2,7 +2,8 @@
  * P4: a CRL over `revoked` revoked entries built, signed on the token and
  * published, the way the server does it on the CRL path: the entries'
  * encodings kept from the previous CRL (revoked entries never change).
- * The first CRL, which encodes every entry, is reported beside it.
+ * The server encodes every revoked entry at start-up (RevocationService.encodeRevoked); that start-up work and
+ * the first CRL after it are reported beside the median.
  */
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -16,8 +17,10 @@ import { assembleSigned, buildTbsCertList, createCrlTemplate, openPkcs11Token, p
 export interface CrlTiming {
   /** Median ms with the entries' encodings kept. */
   readonly warmMs: number;
-  /** ms of the first CRL, every entry encoded. */
-  readonly coldMs: number;
+  /** ms the server spends at start-up encoding every revoked entry. */
+  readonly encodeAtStartMs: number;
+  /** ms of the first CRL after start-up. */
+  readonly firstAfterStartMs: number;
 }
 
 const WEEK_MS = 7 * 86400_000;
@@ -41,13 +44,16 @@ export function crlTiming(dir: string, token: TestToken, revoked: number, runs: 
     published = publishCrl(crlDir, number, assembleSigned(tbs, template.algorithm, session.sign(tbs)), ['pem']);
   };
   try {
-    const start = nowMs();
+    const startUp = nowMs();
+    cache.select(db, null);
+    const encodeAtStartMs = nowMs() - startUp;
+    const first = nowMs();
     oneCrl();
-    const coldMs = nowMs() - start;
+    const firstAfterStartMs = nowMs() - first;
     const warmMs = median(timeRuns(runs, oneCrl));
     // The figure counts only if openssl accepts what was published.
     execFileSync('openssl', ['crl', '-in', published, '-CAfile', token.caCertPath, '-noout'], { stdio: 'pipe' });
-    return { warmMs, coldMs };
+    return { warmMs, encodeAtStartMs, firstAfterStartMs };
   } finally {
     session.close();
   }

@@ -28,12 +28,25 @@ export interface RevokedCert {
  */
 export function encodeRevokedEntry(cert: RevokedCert): Buffer {
   const serial = integerFromContent(serialIntegerContent(cert.serial));
-  const extensions = [
-    ...(cert.reason === 'unspecified' ? [] : [extension(OID.cRLReason, false, enumerated(reasonCode(cert.reason)))]),
-    ...(cert.compromisedAt === undefined ? [] : [extension(OID.invalidityDate, false, generalizedTime(cert.compromisedAt))]),
-  ];
-  if (extensions.length === 0) return sequence(serial, time(cert.revokedAt));
-  return sequence(serial, time(cert.revokedAt), sequence(...extensions));
+  if (cert.compromisedAt === undefined) {
+    const extensions = reasonOnlyExtensions(cert.reason);
+    return extensions ? sequence(serial, time(cert.revokedAt), extensions) : sequence(serial, time(cert.revokedAt));
+  }
+  const reason = cert.reason === 'unspecified' ? [] : [reasonExtension(cert.reason)];
+  return sequence(serial, time(cert.revokedAt), sequence(...reason, extension(OID.invalidityDate, false, generalizedTime(cert.compromisedAt))));
+}
+
+const reasonExtension = (reason: RevocationReason): Buffer => extension(OID.cRLReason, false, enumerated(reasonCode(reason)));
+
+/** The crlEntryExtensions of an entry with a reason and nothing else, the same bytes for every such entry: encoded once per reason. */
+const reasonOnly = new Map<RevocationReason, Buffer | null>();
+function reasonOnlyExtensions(reason: RevocationReason): Buffer | null {
+  let extensions = reasonOnly.get(reason);
+  if (extensions === undefined) {
+    extensions = reason === 'unspecified' ? null : sequence(reasonExtension(reason));
+    reasonOnly.set(reason, extensions);
+  }
+  return extensions;
 }
 
 /** What every CRL of this CA shares, encoded once. */

@@ -48,6 +48,17 @@ describe('DER writer', () => {
     }
   });
 
+  it('spells every second of any day as ISO 8601 does, in whole seconds', () => {
+    for (let i = 0; i < 2000; i++) {
+      const ms = Date.UTC(1950, 0, 1) + Math.floor(Math.random() * (Date.UTC(2200, 0, 1) - Date.UTC(1950, 0, 1)));
+      const iso = new Date(ms).toISOString();
+      const digits = `${iso.slice(0, 4)}${iso.slice(5, 7)}${iso.slice(8, 10)}${iso.slice(11, 13)}${iso.slice(14, 16)}${iso.slice(17, 19)}Z`;
+      expect(time(ms).toString('latin1', 2)).toBe(ms < Date.UTC(2050, 0, 1) ? digits.slice(2) : digits);
+    }
+    expect(() => time(Date.UTC(1949, 11, 31, 23, 59, 59))).toThrow(/out of range/);
+    expect(() => time(Number.NaN)).toThrow(/out of range/);
+  });
+
   it('refuses non-ASCII in ASCII string types instead of mangling it', () => {
     expect(() => ia5String('a\u0140b.org')).toThrow(/ASCII/);
     expect(() => printableString('caf\u00e9')).toThrow(/ASCII/);

@@ -57,6 +57,7 @@ export function openRevocation(setup: RevocationSetup): RevocationPath {
   return {
     nudge: (why) => service.nudge(why),
     start: () => {
+      service.encodeRevoked();
       watcher.start();
       service.nudge('start-up');
     },

@@ -108,7 +108,7 @@ interface Rig {
 let dir: string;
 let rig: Rig;
 
-function makeRig(settings: { crlReissueDays?: number; crlDropExpired?: boolean } = {}): Rig {
+function makeRig(settings: { crlReissueDays?: number; crlDropExpired?: boolean; settleMs?: number } = {}): Rig {
   const queue = queueLayout(join(dir, 'queue'));
   ensureQueueDir(queue);
   const crlDir = join(dir, 'crl');
@@ -133,6 +133,7 @@ function makeRig(settings: { crlReissueDays?: number; crlDropExpired?: boolean }
     },
     notify: (event, details) => void notified.push({ event, details }),
     clock: () => clock.now,
+    ...(settings.settleMs === undefined ? {} : { settleMs: settings.settleMs }),
   });
   return {
     service,
@@ -233,6 +234,27 @@ describe.runIf(isRoot)('RevocationService', () => {
     // Nothing left to do: further nudges sign nothing.
     await drained();
     expect(rig.token.requests).toHaveLength(2);
+  });
+
+  it('lets entries written together share a CRL, and starts at once on SIGUSR1, which comes when all are written', async () => {
+    rig.service.stop();
+    // The watcher's nudge on the first file waits (here: ten minutes) for the rest of the run...
+    rig = makeRig({ settleMs: 600_000 });
+    certificates(3);
+    rig.service.nudge('SIGUSR1');
+    await vi.waitFor(() => expect(rig.service.busy).toBe(false), { timeout: 10_000, interval: 10 });
+    rig.now += 2000;
+    enqueue(serialOf(1));
+    rig.service.nudge('queue');
+    enqueue(serialOf(2));
+    rig.service.nudge('queue');
+    expect(rig.token.requests).toHaveLength(1);
+    // ...which the sender's signal ends.
+    enqueue(serialOf(3));
+    rig.service.nudge('SIGUSR1');
+    await vi.waitFor(() => expect(rig.service.busy).toBe(false), { timeout: 10_000, interval: 10 });
+    expect(events('cert.revoked').map((e) => e.serial)).toEqual([serialOf(1), serialOf(2), serialOf(3)]);
+    expect(rig.token.requests.map((r) => r.id)).toEqual(['crl-1', 'crl-2']);
   });
 
   it('moves nothing without a ready token, waits for it once, and drains when it is back', async () => {

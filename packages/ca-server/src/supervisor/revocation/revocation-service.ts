@@ -48,10 +48,16 @@ export interface RevocationServiceDeps {
   /** Tells the operator (the notifier); never throws. */
   readonly notify: (event: string, details: Record<string, unknown>) => void;
   readonly clock?: () => number;
+  /** How long a nudge from the queue's watcher waits for the rest of a run (default SETTLE_MS). */
+  readonly settleMs?: number;
 }
 
-/** A nudge waits this long before draining, so entries written together (one revoke-cert run) share a CRL. */
+/**
+ * A nudge from the queue's watcher waits this long before draining, so entries written together (one revoke-cert
+ * run) share a CRL. SIGUSR1 ends the wait: revoke-cert sends it once all its entries are written and synced.
+ */
 const SETTLE_MS = 100;
+const ALL_WRITTEN = 'SIGUSR1';
 /** Done entries are kept this long for revoke-cert to read. */
 const DONE_KEEP_MS = DAY_MS;
 const PRUNE_EVERY_MS = 3600_000;
@@ -67,6 +73,7 @@ export class RevocationService {
   private waitingForToken = false;
   private lastPrune = 0;
   private lastExpiryWarning = 0;
+  private endSettling: (() => void) | null = null;
 
   constructor(private readonly d: RevocationServiceDeps) {
     this.clock = d.clock ?? Date.now;
@@ -75,6 +82,7 @@ export class RevocationService {
   /** Something may have changed: drain now, or once more after the running drain. */
   nudge(why: string): void {
     if (this.stopped) return;
+    if (why === ALL_WRITTEN) this.endSettling?.();
     if (this.running) {
       this.again = true;
       return;
@@ -88,6 +96,14 @@ export class RevocationService {
     return this.running;
   }
 
+  /**
+   * Encodes the CRL entries of every revoked certificate now, at start-up, so that the first revocation after a
+   * restart publishes its CRL as fast as any later one (a revoked entry never changes; the next CRL reuses them).
+   */
+  encodeRevoked(): void {
+    this.cache.select(this.d.store.db, null);
+  }
+
   /** No new drains. */
   stop(): void {
     this.stopped = true;
@@ -95,7 +111,7 @@ export class RevocationService {
 
   private async loop(why: string): Promise<void> {
     if (why !== 'rescan') this.d.log.info({ event: 'revocation.check', why }, 'checking the revocation queue');
-    await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
+    if (why !== ALL_WRITTEN) await this.settle();
     do {
       this.again = false;
       try {
@@ -105,6 +121,17 @@ export class RevocationService {
       }
     } while (this.again && !this.stopped);
     this.running = false;
+  }
+
+  private settle(): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => this.endSettling?.(), this.d.settleMs ?? SETTLE_MS);
+      this.endSettling = () => {
+        clearTimeout(timer);
+        this.endSettling = null;
+        resolve();
+      };
+    });
   }
 
   private async drain(): Promise<void> {
