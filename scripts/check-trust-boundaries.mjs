@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Holds the code to trust-boundaries.json: each project imports only its own
 // files, the projects it may (and its tsconfig references exactly those), the
-// npm packages it may, and builtins (pure projects: only the pure ones).
+// npm packages it may, and builtins (pure projects: only the pure ones; only
+// loaders the ones that load code by a name chosen at run time).
 // TypeScript checks references for relative imports but not for imports by
 // package name, and knows nothing of npm packages or builtins: this does.
 // Run by `npm run build`; exits 1 with one line per violation.
@@ -35,18 +36,27 @@ function projectOf(path) {
   return projects.filter((p) => path === p.dir || path.startsWith(p.dir + sep)).sort((a, b) => b.dir.length - a.dir.length)[0];
 }
 
+const loaderModules = new Set(manifest.loaderBuiltins.modules);
+/** process.dlopen and process.getBuiltinModule: the name alone marks them, however they are reached (a property, a string, a destructuring). */
+const loaderNames = new Set(manifest.loaderBuiltins.names);
+const isLoader = (file) => (manifest.loaders ?? []).includes(show(file));
+
 /** Every module a file names: import and export declarations, import() and require() with a literal, from a real parse. */
 function importsOf(file) {
   const source = ts.createSourceFile(file, readFileSync(file, 'utf8'), ts.ScriptTarget.Latest, true);
   const found = [];
+  const line = (node) => source.getLineAndCharacterOfPosition(node.getStart()).line + 1;
   const visit = (node) => {
+    if ((ts.isIdentifier(node) || ts.isStringLiteralLike(node)) && loaderNames.has(node.text) && !isLoader(file)) {
+      problems.push(`${show(file)} names ${node.text} (line ${line(node)}), which loads code past every rule here: only loaders may`);
+    }
     if ((ts.isImportDeclaration(node) || ts.isExportDeclaration(node)) && node.moduleSpecifier && ts.isStringLiteral(node.moduleSpecifier)) {
       found.push(node.moduleSpecifier.text);
     } else if (ts.isCallExpression(node) && (node.expression.kind === ts.SyntaxKind.ImportKeyword || (ts.isIdentifier(node.expression) && node.expression.text === 'require'))) {
       const [first] = node.arguments;
       if (first && ts.isStringLiteralLike(first)) found.push(first.text);
-      else if (!(manifest.loaders ?? []).includes(show(file))) {
-        problems.push(`${show(file)} imports a module named by an expression (line ${source.getLineAndCharacterOfPosition(node.getStart()).line + 1}), which cannot be checked`);
+      else if (!isLoader(file)) {
+        problems.push(`${show(file)} imports a module named by an expression (line ${line(node)}), which cannot be checked`);
       }
     } else if (ts.isImportEqualsDeclaration(node) && ts.isExternalModuleReference(node.moduleReference) && ts.isStringLiteral(node.moduleReference.expression)) {
       found.push(node.moduleReference.expression.text);
@@ -90,6 +100,7 @@ function checkImport(project, file, specifier) {
   if (builtins.has(specifier)) {
     const named = specifier.startsWith('node:') ? specifier : `node:${specifier}`;
     if (project.pure && !manifest.pureBuiltins.includes(named)) problems.push(`${where}: ${who} is pure and may not do I/O`);
+    else if (loaderModules.has(named) && !isLoader(file)) problems.push(`${where}: it loads code by a name chosen at run time, past every rule here: only loaders may`);
     return;
   }
   const prefix = Object.keys(manifest.packageProjects).find((p) => specifier.startsWith(p));

@@ -61,11 +61,24 @@ describe('the trust boundaries', () => {
     ['pure code loading a package', 'packages/protocol/src/frames.ts', "import 'pino';", 'protocol (pure: the messages between the server\'s processes) may not load pino'],
     ['a module named by an expression', 'packages/ca-server/src/parser/main.ts', "const name = 'graphene-pk11'; await import(name);", 'a module named by an expression (line'],
     ['the parser sending mail', 'packages/ca-server/src/parser/main.ts', "import '@etoken-ca/protocol/mail-messages'; import 'nodemailer';", 'parser (PARSER_USER (caparse)) may not load nodemailer'],
+    ['root loading the binding through createRequire', 'packages/ca-server/src/supervisor/token-manager.ts', "import { createRequire } from 'node:module'; createRequire(import.meta.url)('graphene-pk11');", 'imports node:module: it loads code by a name chosen at run time'],
+    ['root running signer code in a worker thread', 'packages/ca-server/src/supervisor/main.ts', "import { Worker } from 'worker_threads'; new Worker(new URL('../signer/main.js', import.meta.url));", 'imports worker_threads: it loads code by a name chosen at run time'],
   ])('fail the check for %s', (_, file, line, rule) => {
     const result = withLine(file, line);
     expect(result.code).toBe(1);
     expect(result.stderr).toContain(`trust boundaries: ${file} imports`);
     expect(result.stderr).toContain(rule);
+  });
+
+  it.each([
+    ['root loading a native module by path', 'packages/ca-server/src/supervisor/token-manager.ts', "process.dlopen({ exports: {} }, '/usr/lib/softhsm/libsofthsm2.so');", 'names dlopen'],
+    ['the same through a computed property', 'packages/ca-server/src/supervisor/token-manager.ts', "const load = process['dlopen'];", 'names dlopen'],
+    ['pure code reaching node:fs past its imports', 'packages/x509/src/template.ts', "export const fs = process.getBuiltinModule('node:fs');", 'names getBuiltinModule'],
+  ])('fail the check for %s', (_, file, line, named) => {
+    const result = withLine(file, line);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain(`trust boundaries: ${file} ${named} (line`);
+    expect(result.stderr).toContain('which loads code past every rule here: only loaders may');
   });
 
   it('fail the check when a project references what it may not import', () => {
