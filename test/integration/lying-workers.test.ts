@@ -5,6 +5,9 @@
  * about every field they return, and every breach of the protocol, is
  * caught, logged as worker.untrusted, the worker killed and restarted, the
  * request refused or its serial withheld, and no certificate handed out.
+ * The short-lived processes the operator's commands start as CA_USER (the
+ * token probe of --check, the --token-selftest process) are believed only
+ * while they keep to the protocol to their end.
  */
 import { spawnSync } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
@@ -66,10 +69,23 @@ export function createSignerHandler(template, ca, token, log) {
 }
 `;
 
+/** A lying short-lived process (the token probe, the self-test): the lines and the exit status <config>.lie gives, else the honest program. */
+const oneShotLiar = (worker: string, honest: string): string => `// A lying ${worker}, for tests only.
+import { existsSync, readFileSync } from 'node:fs';
+const lieFile = process.argv[process.argv.indexOf('--config') + 1] + '.lie';
+const lie = existsSync(lieFile) ? JSON.parse(readFileSync(lieFile, 'utf8')) : null;
+if (lie && lie.worker === '${worker}') {
+  process.stdout.write(lie.lines.join(''), () => process.exit(lie.exit));
+} else {
+  await import('./${honest}');
+}
+`;
+
 let token: TestToken;
 let fixture: ServerFixture;
 let server: RunningServer;
 let stage: string;
+let stagedServer: string;
 let csrPem: string;
 const attackerKey = generateKeyPairSync('rsa', { modulusLength: 2048 }).publicKey.export({ type: 'spki', format: 'der' }).toString('base64');
 
@@ -106,10 +122,15 @@ beforeAll(async () => {
   writeFileSync(join(dist, 'parser/messages.js'), PARSER_LIAR, { mode: 0o644 });
   renameSync(join(dist, 'signer/certificate-signer.js'), join(dist, 'signer/certificate-signer.honest.js'));
   writeFileSync(join(dist, 'signer/certificate-signer.js'), SIGNER_LIAR, { mode: 0o644 });
+  for (const [worker, main] of [['probe', 'token-probe-main'], ['selftest', 'token-selftest-main']]) {
+    renameSync(join(dist, `signer/${main}.js`), join(dist, `signer/${main}.honest.js`));
+    writeFileSync(join(dist, `signer/${main}.js`), oneShotLiar(worker!, `${main}.honest.js`), { mode: 0o644 });
+  }
   token = createTestToken({ label: `liars-${process.pid}`, keyType: 'rsa', owner: 'causer' });
   fixture = makeServerFixture(token, { TOKEN_POLL_INTERVAL: '1' });
   csrPem = (await makeCsr(fixture.dir, 'honest')).pem;
-  server = await startServer(fixture, token.pin, true, join(stage, 'usr/local/sbin/etoken-ca-server'));
+  stagedServer = join(stage, 'usr/local/sbin/etoken-ca-server');
+  server = await startServer(fixture, token.pin, true, stagedServer);
 });
 
 afterAll(async () => {
@@ -176,5 +197,46 @@ describe('a lying signer', () => {
     await server.waitFor('worker.untrusted', counts.untrusted + 1);
     expect(server.events('crl.issued')).toHaveLength(published);
     lie(null);
+  });
+});
+
+/** The staged server run once more beside the running one, as the operator would (--check, --token-selftest). */
+function staged(args: readonly string[]): { code: number | null; stdout: string; stderr: string } {
+  const run = spawnSync(stagedServer, [...args, '--config', fixture.configPath], { encoding: 'utf8', env: { PATH: process.env.PATH ?? '/usr/bin:/bin' }, timeout: 120_000 });
+  return { code: run.status, stdout: run.stdout, stderr: run.stderr };
+}
+
+describe('a lying token probe, as --check runs it', () => {
+  const found = JSON.stringify({ type: 'probe', ok: true, label: 'any', serial: 'any' }) + '\n';
+
+  it('is believed when it keeps to the protocol (the control)', () => {
+    lie({ worker: 'probe', lines: [found], exit: 0 });
+    const check = staged(['--check']);
+    lie(null);
+    expect(check.code, check.stdout + check.stderr).toBe(0);
+  });
+
+  it.each([
+    ['answers twice', [found, found], 0],
+    ['follows a good answer with a malformed one', [found, JSON.stringify({ type: 'probe', ok: 'perhaps' }) + '\n'], 0],
+    ['says it found the token and exits with a failure', [found], 70],
+  ])('is not believed when it %s: the token is reported as a problem', (_, lines, exit) => {
+    lie({ worker: 'probe', lines, exit });
+    const check = staged(['--check']);
+    lie(null);
+    expect(check.code, check.stdout + check.stderr).toBe(69);
+    expect(check.stdout + check.stderr).toMatch(/the token probe failed/);
+  });
+});
+
+describe('a lying token self-test process', () => {
+  it('is not believed when it times signatures it was never asked to make', () => {
+    const timed = JSON.stringify({ type: 'timed', signatures: 5, totalUs: 5000, slowestUs: 1000 }) + '\n';
+    lie({ worker: 'selftest', lines: [timed], exit: 0 });
+    const selftest = staged(['--token-selftest']);
+    lie(null);
+    expect(selftest.code, selftest.stdout + selftest.stderr).toBe(70);
+    expect(selftest.stdout).toMatch(/the self-test process broke the protocol: timed event out of turn/);
+    expect(selftest.stdout).not.toMatch(/signatures\/s/);
   });
 });

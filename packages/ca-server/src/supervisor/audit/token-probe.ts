@@ -2,15 +2,21 @@
 import { fileURLToPath } from 'node:url';
 import type { Config } from '@etoken-ca/contract/core/config';
 import { readProbeAnswer, type ProbeAnswer } from '@etoken-ca/protocol/probe-messages';
+import { ProtocolViolation } from '@etoken-ca/protocol/violation';
 import type { Account } from '../../launch/account.js';
 import { FramedWorker } from '../workers/framed-worker.js';
 import type { Finding } from './findings.js';
 
 const SCRIPT = fileURLToPath(new URL('../../signer/token-probe-main.js', import.meta.url));
 
+/**
+ * Its one answer, taken only from a probe that kept to the protocol to the end: a second answer, or anything
+ * broken after a good one, or a token found by a probe that then failed, voids it.
+ */
 export function runTokenProbe(config: Config, account: Account): Promise<ProbeAnswer> {
   return new Promise((resolve) => {
     let result: ProbeAnswer | null = null;
+    let broken = false;
     const diagnostics: string[] = [];
     const worker = new FramedWorker(
       { name: 'token probe', script: SCRIPT, args: ['--config', config.file], account },
@@ -18,14 +24,19 @@ export function runTokenProbe(config: Config, account: Account): Promise<ProbeAn
       {
         read: readProbeAnswer,
         onMessage: (message) => {
+          if (result) throw new ProtocolViolation('a second answer from the token probe');
           result = message;
         },
         onDiagnostic: (line) => diagnostics.push(line),
-        onViolation: (v) => diagnostics.push(`its answer broke the protocol: ${v.message}`),
+        onViolation: (v) => {
+          broken = true;
+          diagnostics.push(`its answer broke the protocol: ${v.message}`);
+        },
         onExit: (code, signal) => {
           clearTimeout(timer);
           const why = diagnostics.join(' ').slice(0, 500) || `exit ${code ?? signal}`;
-          resolve(result ?? { ok: false, kind: 'failed', reason: `the token probe failed: ${why}` });
+          const kept = !broken && (!result?.ok || code === 0);
+          resolve(kept && result ? result : { ok: false, kind: 'failed', reason: `the token probe failed: ${why}` });
         },
       },
     );

@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import type { Config } from '@etoken-ca/contract/core/config';
 import { ExitCode } from '@etoken-ca/contract/core/exit-codes';
 import { encodeSignerRequest, readSignerEvent, type SignerEvent, type TokenInfo } from '@etoken-ca/protocol/signer-messages';
+import { ProtocolViolation } from '@etoken-ca/protocol/violation';
 import type { Account } from '../../launch/account.js';
 import type { AuditLog } from '../audit-log.js';
 import type { PinSource } from '../pin-source.js';
@@ -52,6 +53,12 @@ export function runTokenSelftest(o: SelftestOptions): Promise<number> {
   return new Promise((resolve) => {
     let exitCode: number = ExitCode.unavailable;
     let token: TokenInfo | null = null;
+    /** What the process may say next: the token once, then nothing until the login was sent, then its outcome once. */
+    let turn: 'token' | 'pin' | 'login' | 'done' = 'token';
+    const inTurn = (event: SignerEvent, expected: typeof turn, next: typeof turn): void => {
+      if (turn !== expected) throw new ProtocolViolation(`${event.type} event out of turn`);
+      turn = next;
+    };
     const cancel = new AbortController();
     const worker = new FramedWorker<SignerEvent>(
       { name: 'token self-test', script: SCRIPT, args: ['--config', o.config.file], account: o.account, extraPipes: 1 },
@@ -61,31 +68,35 @@ export function runTokenSelftest(o: SelftestOptions): Promise<number> {
         onMessage: (event) => {
           switch (event.type) {
             case 'token':
+              inTurn(event, 'token', 'pin');
               token = event.token;
               o.out(`token "${event.token.label}", serial ${event.token.serial} (PKCS11_MODULE ${o.config.pkcs11Module})`);
               o.out(`PIN counter: ${pinCounterText(event.token)}`);
               void login(event.token);
               return;
             case 'timed':
+              inTurn(event, 'login', 'done');
               o.out(rateText(event));
               o.log.info({ event: 'token.selftest', tokenSerial: token?.serial, signatures: event.signatures, totalUs: event.totalUs, slowestUs: event.slowestUs }, rateText(event));
               exitCode = ExitCode.ok;
               return;
             case 'login-failed':
+              inTurn(event, 'login', 'done');
               o.out(`PIN ${event.notTried ? 'not tried' : 'refused'}: ${event.reason}`);
               exitCode = ExitCode.noPermission;
               return;
             case 'fatal':
+              turn = 'done';
               o.out(`token not usable: ${event.reason}`);
               exitCode = event.tokenGone ? ExitCode.unavailable : ExitCode.software;
               return;
             default:
-              o.out(`unexpected ${event.type} from the self-test process`);
-              exitCode = ExitCode.software;
+              throw new ProtocolViolation(`a ${event.type} event from the self-test process`);
           }
         },
         onDiagnostic: (line) => o.log.warn({ event: 'worker.diagnostic', worker: 'token self-test' }, line),
         onViolation: (v) => {
+          turn = 'done';
           o.out(`the self-test process broke the protocol: ${v.message}`);
           exitCode = ExitCode.software;
         },
@@ -112,10 +123,13 @@ export function runTokenSelftest(o: SelftestOptions): Promise<number> {
       if (shown.pinFinalTry && !o.confirmsFinalTry) return stop('signatures not timed: the token is at its final PIN try, and --pin-fd cannot confirm one; run the self-test on the console', ExitCode.unavailable);
       const pin = await o.pins.ask(shown, false, cancel.signal);
       if (!pin || pin.length === 0) return stop('signatures not timed: no PIN given', ExitCode.ok);
+      // The process may have failed or broken the protocol while the operator typed: it gets no PIN then.
+      if (turn !== 'pin') return void pin.fill(0);
       const pipe = worker.pipe(3);
       pipe.write(Buffer.from(pin));
       pipe.end();
       pin.fill(0);
+      turn = 'login';
       worker.send(encodeSignerRequest({ type: 'login', serial: shown.serial, finalTryConfirmed: shown.pinFinalTry }));
       worker.end();
     }
