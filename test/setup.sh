@@ -51,6 +51,11 @@ if ! getent passwd myproxy >/dev/null; then
   exit 69
 fi
 say "system user myproxy exists"
+# A second front end's account in the MyProxy group: requests from two accounts share the token fairly.
+if ! getent passwd myproxy2 >/dev/null; then
+  say "creating system user myproxy2 (group myproxy)"
+  useradd --system --no-create-home --shell /usr/sbin/nologin --gid myproxy myproxy2
+fi
 
 [ "${1:-}" = --system ] && exit 0
 

@@ -1,6 +1,7 @@
 /**
- * The real etoken-ca-client as MyProxy runs it: user myproxy, umask 0077,
- * cwd /, the request on stdin, the config named by ETOKEN_CA_CONFIG.
+ * The real etoken-ca-client as MyProxy runs it: user myproxy (or another
+ * front end's account, myproxy2), umask 0077, cwd /, the request on stdin,
+ * the config named by ETOKEN_CA_CONFIG.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { dirname } from 'node:path';
@@ -19,11 +20,11 @@ export interface RunningClient {
   readonly done: Promise<ClientResult>;
 }
 
-export function startClient(request: Buffer, configPath: string): RunningClient {
-  const myproxy = systemUser('myproxy');
+export function startClient(request: Buffer, configPath: string, account: 'myproxy' | 'myproxy2' = 'myproxy'): RunningClient {
+  const frontEnd = systemUser(account);
   const child = spawn('/bin/sh', ['-c', 'umask 0077 && exec "$0"', CLIENT_BIN], {
-    uid: myproxy.uid,
-    gid: myproxy.gid,
+    uid: frontEnd.uid,
+    gid: frontEnd.gid,
     cwd: '/',
     env: { PATH: `${dirname(process.execPath)}:/usr/bin:/bin`, ETOKEN_CA_CONFIG: configPath },
     stdio: ['pipe', 'pipe', 'pipe'],

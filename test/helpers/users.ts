@@ -1,5 +1,5 @@
 /**
- * System accounts the tests run programs as (myproxy, causer, caparse), and
+ * System accounts the tests run programs as (myproxy, myproxy2, causer, caparse), and
  * handing files to them. Tests run as root; test/setup.sh creates the accounts.
  */
 import { chmodSync, chownSync, readFileSync } from 'node:fs';
