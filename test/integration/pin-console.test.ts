@@ -1,8 +1,9 @@
 /**
  * Console PIN entry on a real pseudo-terminal: the real server, parser and
  * signer on a SoftHSM token, the PIN typed on the terminal named PIN_TTY.
+ * Each test has its own terminal, CA directory and server.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { makeServerFixture, removeFixture, type RunningServer, type ServerFixture } from '../helpers/ca-server.js';
 import { consoleKeys, exitStatus, PIN_PROMPT, spawnServer, typePinAtPrompt } from '../helpers/console-server.js';
 import { TestPty } from '../helpers/pty.js';
@@ -12,35 +13,45 @@ import { createTestToken, type TestToken } from '../helpers/softhsm.js';
 let token: TestToken;
 let pty: TestPty;
 let fixture: ServerFixture;
-let server: RunningServer;
+let server: RunningServer | undefined;
 const STRAY = 'stray-typing-before-the-prompt';
 
-beforeAll(async () => {
+beforeAll(() => {
   token = createTestToken({ label: `pin-${process.pid}`, keyType: 'ec-p256', owner: 'causer' });
+});
+
+afterAll(() => token?.cleanup());
+
+beforeEach(async () => {
   pty = await TestPty.open();
   fixture = makeServerFixture(token, { ...consoleKeys(pty), TOKEN_POLL_INTERVAL: '1' });
 });
 
-afterAll(async () => {
+afterEach(async () => {
   await server?.stop();
+  server = undefined;
   await pty?.close();
-  token?.cleanup();
   if (fixture) removeFixture(fixture);
 });
 
 describe('PIN on the console', () => {
   const wrongPin = (): string => `9${token.pin.split('').reverse().join('')}`;
 
-  it('ignores stray input, shows the token, takes a wrong then a right PIN, echoing nothing', async () => {
+  /** A server started with stray typing before its prompt, given a wrong PIN and then the right one. */
+  async function startWithWrongThenRightPin(): Promise<RunningServer> {
     pty.type(`${STRAY}\r`);
-    server = spawnServer(fixture);
+    const started = (server = spawnServer(fixture));
     await typePinAtPrompt(pty, wrongPin(), 1);
-    expect(pty.output).toContain(`token "${token.label}", serial ${token.serial}`);
-    await server.waitFor('pin.rejected');
+    await started.waitFor('pin.rejected');
     await typePinAtPrompt(pty, token.pin, 2);
-    await server.waitFor('pin.accepted');
+    await started.waitFor('pin.accepted');
     await pty.waitFor('PIN accepted');
+    return started;
+  }
 
+  it('ignores stray input, shows the token, takes a wrong then a right PIN, echoing nothing', async () => {
+    const server = await startWithWrongThenRightPin();
+    expect(pty.output).toContain(`token "${token.label}", serial ${token.serial}`);
     expect(pty.output).toContain('The token REJECTED the last PIN.');
     expect(server.events('pin.rejected')).toHaveLength(1); // the stray line never reached the token
     expect(server.events('pin.non-console')).toHaveLength(2); // a warning at each use of a non-VT console
@@ -50,7 +61,8 @@ describe('PIN on the console', () => {
     expect(pty.output).not.toContain(wrongPin());
   });
 
-  it('keeps the PIN out of every environment, command line, log line and file', () => {
+  it('keeps the PIN out of every environment, command line, log line and file', async () => {
+    const server = await startWithWrongThenRightPin();
     const pids = processTree(server.child.pid!);
     expect(pids.length).toBeGreaterThanOrEqual(3); // server, parser, signer
     for (const pin of [token.pin, wrongPin()]) {
