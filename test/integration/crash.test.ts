@@ -5,14 +5,16 @@
  * --pin-fd), and after each kill the CA directory must satisfy every
  * invariant of test/helpers/ca-invariants.ts, the client must have ended
  * with a certificate that is recorded as valid or a refusal (never a
- * certificate that is not in index.txt), and at the end, after the sweeper's
- * grace, nothing is left in the spool. One token, one CA directory.
+ * certificate that is not in index.txt), a withheld serial must reach the
+ * published CRL as cessationOfOperation and no client's output, and at the
+ * end, after the sweeper's grace, nothing is left in the spool. Each process
+ * role has its own token, CA directory and server: each test stands alone.
  */
 import { X509Certificate } from 'node:crypto';
 import { appendFileSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { FaultPoint } from '@etoken-ca/contract/io/fault-point';
 import { myproxyRequest } from '../../packages/ca-client/src/testing/myproxy-request.js';
 import { caProblems } from '../helpers/ca-invariants.js';
@@ -21,6 +23,8 @@ import { armFault, beginCrashTest, disarmFaults, endCrashTest, type CrashTestPar
 import { makeCsr } from '../helpers/fake-server.js';
 import type { TestToken } from '../helpers/softhsm.js';
 import { startClient, type ClientResult } from '../helpers/spool-client.js';
+import { pollUntil } from '../helpers/wait-until.js';
+import { crlEntries, serialsIn } from '../helpers/withheld-crl.js';
 
 const CLIENT_TIMEOUT_S = 15;
 /** The sweeper removes what dead clients left once CLIENT_TIMEOUT + 10 s have passed, checking every 2 s. */
@@ -69,6 +73,8 @@ let request: Buffer;
 let crash: CrashTestParts | undefined;
 const answered = new Set<string>();
 const kills = new Map<FaultPoint, number>();
+/** Everything clients printed, where a withheld serial must never appear. */
+const printed: string[] = [];
 
 function serverPids(name: 'parser' | 'signer'): number[] {
   const pids: number[] = [];
@@ -123,7 +129,33 @@ function expectOutcome(point: string, expected: Expected, result: ClientResult):
     expect(result.code, what).not.toBe(0);
     expect(result.stderr, what).toMatch(expected);
   }
+  printed.push(result.stdout);
   if (result.code === 0) answered.add(new X509Certificate(result.stdout).serialNumber.toUpperCase().replace(/^(00)+(?=.)/, ''));
+}
+
+/** Withheld serials of the journal missing from the published CRL (or listed with another reason), or printed by a client. */
+function withheldNotPublished(): string[] {
+  const { withheld } = caProblems(fixture.caDir, answered).snapshot;
+  const latest = join(fixture.dir, 'crl', 'crl.pem');
+  const listed = crlEntries(latest);
+  const onStdout = new Set(printed.flatMap(serialsIn));
+  return [...withheld].flatMap((serial) => {
+    const reason = listed.get(serial);
+    if (onStdout.has(serial)) return [`withheld serial ${serial} was printed by a client`];
+    if (reason === undefined) return [`withheld serial ${serial} is not in ${latest}`];
+    return reason === 'Cessation Of Operation' ? [] : [`withheld serial ${serial} is in ${latest} as ${reason}`];
+  });
+}
+
+/** After a withhold: the server publishes a CRL listing it by itself (waited for), as cessationOfOperation. */
+async function expectWithheldPublished(point: FaultPoint): Promise<void> {
+  let problems: string[] = [];
+  await pollUntil(
+    () => (problems = withheldNotPublished()).every((p) => !/is not in/.test(p)),
+    60_000,
+    () => `after ${point}: ${problems.join('; ')}`,
+  );
+  expect(problems, `after ${point}`).toEqual([]);
 }
 
 /** The journal and index.txt settle right after the client's answer (the answer record follows it): re-check briefly. */
@@ -172,43 +204,47 @@ async function killRound(role: Role, point: FaultPoint, expected: Expected): Pro
   if (role === 'signer') await restartServer();
   kills.set(point, (kills.get(point) ?? 0) + 1);
   await expectInvariants(point);
+  if (expected === WITHHELD) await expectWithheldPublished(point);
 }
 
+/** Every round of the role's points, then: every request ended (nothing left in the spool after the sweeper's grace), the invariants, the withheld serials published. */
 async function runRole(role: Role): Promise<void> {
   for (let round = 0; round < ROUNDS[role]; round++) {
     for (const [point, expected] of POINTS[role]) await killRound(role, point, expected);
   }
+  const total = [...kills.values()].reduce((a, b) => a + b, 0);
+  expect(total).toBe(ROUNDS[role] * POINTS[role].length);
+  const spool = (): string[] => ['incoming', 'answers'].flatMap((d) => readdirSync(join(fixture.spoolDir, d)).map((n) => `${d}/${n}`));
+  await pollUntil(() => spool().length === 0, SWEEP_GRACE_MS + 10_000, () => `the spool still holds ${spool().join(' ')}`, 1000);
+  expect(caProblems(fixture.caDir, answered).problems).toEqual([]);
+  expect(withheldNotPublished()).toEqual([]);
 }
 
-beforeAll(async () => {
-  crash = beginCrashTest('crash', { CLIENT_TIMEOUT: String(CLIENT_TIMEOUT_S) });
-  ({ token, fixture } = crash);
-  request = myproxyRequest((await makeCsr(fixture.dir, 'crash')).pem, { username: '/O=Example/CN=Crash Test' });
-  server = await startServer(fixture, token.pin);
+it('kills at least 200 times in all', () => {
+  const roles = Object.keys(ROUNDS) as Role[];
+  expect(roles.reduce((sum, role) => sum + ROUNDS[role] * POINTS[role].length, 0)).toBeGreaterThanOrEqual(200);
 });
 
-afterAll(async () => {
-  await endCrashTest(crash ?? {}, server);
-  const total = [...kills.values()].reduce((a, b) => a + b, 0);
-  console.log(`crash test: ${total} kills, ${answered.size} certificates answered\n${[...kills].map(([p, n]) => `  ${p}: ${n}`).join('\n')}`);
-});
+describe('kill -9 at every fault point, restart, check the invariants', () => {
+  beforeEach(async () => {
+    crash = beginCrashTest('crash', { CLIENT_TIMEOUT: String(CLIENT_TIMEOUT_S) });
+    ({ token, fixture } = crash);
+    request = myproxyRequest((await makeCsr(fixture.dir, 'crash')).pem, { username: '/O=Example/CN=Crash Test' });
+    server = await startServer(fixture, token.pin);
+    answered.clear();
+    kills.clear();
+    printed.length = 0;
+  });
 
-describe.sequential('kill -9 at every fault point, restart, check the invariants', () => {
+  afterEach(async (context) => {
+    await endCrashTest(crash ?? {}, server);
+    crash = undefined;
+    const total = [...kills.values()].reduce((a, b) => a + b, 0);
+    console.log(`crash test, ${context.task.name}: ${total} kills, ${answered.size} certificates answered\n${[...kills].map(([p, n]) => `  ${p}: ${n}`).join('\n')}`);
+  });
+
   it('client', () => runRole('client'), 300_000);
   it('parser', () => runRole('parser'), 300_000);
   it('signer', () => runRole('signer'), 300_000);
   it('server', () => runRole('server'), 600_000);
-
-  it('ends every request: nothing left in the spool after the sweeper grace', async () => {
-    const spool = (): string[] =>
-      ['incoming', 'answers'].flatMap((d) => readdirSync(join(fixture.spoolDir, d)).map((n) => `${d}/${n}`));
-    const deadline = Date.now() + SWEEP_GRACE_MS + 10_000;
-    while (spool().length > 0 && Date.now() < deadline) await sleep(1000);
-    expect(spool()).toEqual([]);
-    expect(caProblems(fixture.caDir, answered).problems).toEqual([]);
-  }, 60_000);
-
-  it('killed at least 200 times', () => {
-    expect([...kills.values()].reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(200);
-  });
 });
