@@ -41,6 +41,7 @@ import { Supervisor } from './supervisor.js';
 import { TokenManager } from './token-manager.js';
 import { openHotplug } from './usb/open-hotplug.js';
 import { ParserClient } from './workers/parser-client.js';
+import { SignerClient } from './workers/signer-client.js';
 
 const VERSION = '0.1.0';
 const RESCAN_MS = 2000;
@@ -125,9 +126,9 @@ async function run(argv: readonly string[]): Promise<void> {
   const workerArgs = ['--config', config.file];
 
   const parser = new ParserClient({ name: 'parser', script: program('parser'), args: workerArgs, account: parserAccount }, log);
+  const signerSpec = { name: 'signer', script: program('signer'), args: workerArgs, account: signerAccount };
   const token = new TokenManager({
-    spec: { name: 'signer', script: program('signer'), args: workerArgs, account: signerAccount },
-    signerTimeoutMs: config.signerTimeout * 1000,
+    createSigner: (hooks) => new SignerClient(signerSpec, config.signerTimeout * 1000, hooks),
     pollMs: config.tokenPollInterval * 1000,
     pinSource: pins,
     log,

@@ -21,15 +21,16 @@
 import type { SignCertRequest, SignCrlRequest, TokenInfo } from '@etoken-ca/protocol/signer-messages';
 import type { AuditLog } from './audit-log.js';
 import type { PinSource } from './pin-source.js';
-import type { WorkerSpec } from './workers/framed-worker.js';
-import { SignerClient, type SignerLoss, type SignReply } from './workers/signer-client.js';
+import type { SignerClient, SignerHooks, SignerLoss, SignReply } from './workers/signer-client.js';
 
 export type TokenState = 'starting' | 'waiting-pin' | 'locked' | 'ready' | 'failing' | 'absent' | 'no-pin' | 'stopped';
 
+/** What the manager uses of a signer process: a SignerClient in the server. */
+export type SignerPort = Pick<SignerClient, 'request' | 'sendPin' | 'distrust' | 'stop' | 'kill'>;
+
 export interface TokenManagerOptions {
-  readonly spec: WorkerSpec;
-  /** A token operation that has not returned within this long means the signer is stuck. */
-  readonly signerTimeoutMs: number;
+  /** Starts a signer process that reports to `hooks`; called again for each restart. */
+  readonly createSigner: (hooks: SignerHooks) => SignerPort;
   readonly pollMs: number;
   readonly pinSource: PinSource;
   readonly log: AuditLog;
@@ -57,7 +58,7 @@ export const FAILURES_BEFORE_FAILING = 3;
 const sameFlags = (a: TokenInfo, b: TokenInfo): boolean => a.pinCountLow === b.pinCountLow && a.pinFinalTry === b.pinFinalTry && a.pinLocked === b.pinLocked;
 
 export class TokenManager {
-  private signer: SignerClient | null = null;
+  private signer: SignerPort | null = null;
   private pin: Buffer | null = null;
   /** The token serial the kept PIN was typed for. */
   private pinFor = '';
@@ -104,7 +105,7 @@ export class TokenManager {
     this.setState('starting');
     this.loggingIn = false;
     this.checking = false;
-    const signer = new SignerClient(this.opts.spec, this.opts.signerTimeoutMs, {
+    const signer: SignerPort = this.opts.createSigner({
       onToken: (token) => this.onToken(signer, token),
       onReady: () => this.onReady(signer),
       onLoginFailed: (reason, incorrect, locked, notTried) => this.onLoginFailed(reason, incorrect, locked, notTried),
@@ -216,7 +217,7 @@ export class TokenManager {
     for (const listener of this.stateListeners) listener();
   }
 
-  private onToken(signer: SignerClient, token: TokenInfo): void {
+  private onToken(signer: SignerPort, token: TokenInfo): void {
     if (signer !== this.signer) return;
     const inserted = this.token === null || this.lastProblem !== '';
     this.token = token;
@@ -239,7 +240,7 @@ export class TokenManager {
   }
 
   /** Asks for the PIN of the token shown (unless one is kept), then logs in; a locked token is reported and watched instead. */
-  private async obtainPin(signer: SignerClient): Promise<void> {
+  private async obtainPin(signer: SignerPort): Promise<void> {
     const token = this.token;
     if (!token || signer !== this.signer) return;
     if (token.pinLocked) return this.locked(token);
@@ -266,7 +267,7 @@ export class TokenManager {
     this.logIn(signer, token);
   }
 
-  private logIn(signer: SignerClient, token: TokenInfo): void {
+  private logIn(signer: SignerPort, token: TokenInfo): void {
     if (!this.pin) return;
     this.loggingIn = true;
     signer.sendPin(this.pin, { serial: token.serial, finalTryConfirmed: token.pinFinalTry });
@@ -280,7 +281,7 @@ export class TokenManager {
   }
 
   /** The token's facts from a check before the login: a prompt or a lock that no longer matches them is redone. */
-  private tokenFacts(signer: SignerClient, now: TokenInfo): void {
+  private tokenFacts(signer: SignerPort, now: TokenInfo): void {
     const shown = this.token;
     if (!shown || sameFlags(shown, now) || this.loggingIn) return;
     this.token = now;
@@ -296,7 +297,7 @@ export class TokenManager {
     }
   }
 
-  private onReady(signer: SignerClient): void {
+  private onReady(signer: SignerPort): void {
     if (signer !== this.signer) return;
     this.loggingIn = false;
     this.rejected = false;
@@ -368,7 +369,7 @@ export class TokenManager {
     this.failure(reason);
   }
 
-  private onExit(signer: SignerClient, code: number | null, signal: NodeJS.Signals | null): void {
+  private onExit(signer: SignerPort, code: number | null, signal: NodeJS.Signals | null): void {
     if (signer !== this.signer) return;
     this.signer = null;
     this.loggingIn = false;
