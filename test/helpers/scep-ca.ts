@@ -102,6 +102,8 @@ export interface ScepCa {
   command(args: readonly string[]): CommandRun;
   /** A new one-time challenge for the subjects PATTERN matches. */
   challenge(pattern: string): string;
+  /** `count` of them at once. */
+  challenges(pattern: string, count: number): string[];
   /** What `openssl ca -status SERIAL` says of a serial in the CA database. */
   opensslStatus(serial: string): string;
   restartFront(): Promise<void>;
@@ -159,9 +161,12 @@ export async function startScepCa(label: string, extra: Record<string, string> =
     port,
     command,
     challenge(pattern) {
-      const run = command(['challenge', '--subject', pattern]);
+      return ca.challenges(pattern, 1)[0]!;
+    },
+    challenges(pattern, count) {
+      const run = command(['challenge', '--subject', pattern, '--count', String(count)]);
       if (run.code !== 0) throw new Error(`scep challenge failed (${run.code}): ${run.stderr}`);
-      return run.stdout.trim();
+      return run.stdout.trim().split('\n');
     },
     opensslStatus(serial) {
       const cnf = join(configured.dir, 'openssl-ca.cnf');

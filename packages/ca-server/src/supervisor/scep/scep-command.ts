@@ -17,7 +17,7 @@ import type { Config } from '@etoken-ca/contract/core/config';
 import { onelineDn, parseSlashDn } from '@etoken-ca/contract/core/dn';
 import { EtokenError, ExitCode } from '@etoken-ca/contract/core/exit-codes';
 import { parseNamespace } from '@etoken-ca/contract/core/namespace';
-import type { ScepOrder, ScepOrderDone } from '@etoken-ca/contract/core/scep/scep-orders';
+import { MAX_CHALLENGES_PER_ORDER, type ScepOrder, type ScepOrderDone } from '@etoken-ca/contract/core/scep/scep-orders';
 import { loadCaDatabase } from '@etoken-ca/contract/io/cadb/load';
 import { configPath, loadConfig } from '@etoken-ca/contract/io/load-config';
 import { currentOperator } from '@etoken-ca/contract/io/operator';
@@ -29,10 +29,11 @@ import { pendingTable, pendingJson } from './pending-listing.js';
 
 export const SCEP_USAGE = `usage: etoken-ca-server scep COMMAND [--config FILE]
 
-  challenge --subject PATTERN [--days N]
+  challenge --subject PATTERN [--days N] [--count N]
       Creates a one-time challenge password for the subjects PATTERN matches
       (SUBJECT_NAMESPACE syntax, e.g. "/DC=org/DC=example/CN=host1.example.org"),
-      valid N days (default 7), and prints it once. Only its hash is stored.
+      valid N days (default 7), and prints it once (--count: that many, one a
+      line, each usable once). Only their hashes are stored.
   approve TRANSACTION-ID
       Gives a pending SCEP request one approval point (once per operator).
   pending [--json]
@@ -57,6 +58,7 @@ interface CommandArgs {
   readonly config: string | undefined;
   readonly subject: string | undefined;
   readonly days: number;
+  readonly count: number;
   readonly json: boolean;
   readonly newKey: boolean;
   readonly timeoutMs: number;
@@ -78,6 +80,7 @@ function readArgs(argv: readonly string[]): CommandArgs {
         config: { type: 'string' },
         subject: { type: 'string' },
         days: { type: 'string' },
+        count: { type: 'string' },
         json: { type: 'boolean' },
         'new-key': { type: 'boolean' },
         timeout: { type: 'string' },
@@ -99,6 +102,7 @@ function readArgs(argv: readonly string[]): CommandArgs {
     config: values.config,
     subject: values.subject,
     days: whole(values.days, 7, 3650, 'days'),
+    count: whole(values.count, 1, MAX_CHALLENGES_PER_ORDER, 'count'),
     json: values.json ?? false,
     newKey: values['new-key'] ?? false,
     timeoutMs: whole(values.timeout, 60, 3600, 'timeout') * 1000,
@@ -133,12 +137,12 @@ async function challenge(config: Config, args: CommandArgs): Promise<void> {
   } catch (e) {
     throw usage(`--subject: ${(e as Error).message}`);
   }
-  const secret = randomBytes(CHALLENGE_BYTES).toString('hex');
-  const hash = createHash('sha256').update(secret, 'utf8').digest('hex');
-  const done = await order(config, args, { kind: 'challenge', hash, subject: args.subject, expires: Date.now() + args.days * DAY_MS });
+  const secrets = Array.from({ length: args.count }, () => randomBytes(CHALLENGE_BYTES).toString('hex'));
+  const hashes = secrets.map((secret) => createHash('sha256').update(secret, 'utf8').digest('hex'));
+  const done = await order(config, args, { kind: 'challenge', hashes, subject: args.subject, expires: Date.now() + args.days * DAY_MS });
   if (!done.result.ok) throw new EtokenError(ExitCode.dataError, done.result.message);
-  // The one time the challenge exists outside the operator's hands: it is stored nowhere.
-  process.stdout.write(`${secret}\n`);
+  // The one time the challenges exist outside the operator's hands: they are stored nowhere.
+  process.stdout.write(`${secrets.join('\n')}\n`);
   process.stderr.write(`${done.result.message}; it works once.\n`);
 }
 

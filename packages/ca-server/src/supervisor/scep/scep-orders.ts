@@ -94,11 +94,12 @@ export class ScepOrders {
   private async challenge(order: Extract<ScepOrder, { kind: 'challenge' }>): Promise<ScepOrderResult> {
     const { store, log } = this.d;
     if (order.expires <= this.d.clock()) return { ok: false, message: 'the challenge had expired before the server saw it' };
-    store.append({ t: 'scep', step: 'challenge', challenge: { hash: order.hash, subject: order.subject, expires: order.expires, by: order.by }, at: this.d.clock() });
+    for (const hash of order.hashes) store.append({ t: 'scep', step: 'challenge', challenge: { hash, subject: order.subject, expires: order.expires, by: order.by }, at: this.d.clock() });
     await store.commit();
     const until = new Date(order.expires).toISOString();
-    log.info({ event: 'scep.challenge', subject: order.subject, expires: until, by: order.by }, `SCEP challenge for ${order.subject} recorded, valid until ${until}`);
-    return { ok: true, message: `challenge for ${order.subject} valid until ${until}` };
+    const count = order.hashes.length;
+    log.info({ event: 'scep.challenge', subject: order.subject, count, expires: until, by: order.by }, `${count} SCEP challenge(s) for ${order.subject} recorded, valid until ${until}`);
+    return { ok: true, message: `${count === 1 ? 'challenge' : `${count} challenges`} for ${order.subject} valid until ${until}` };
   }
 
   private async raCertificate(order: Extract<ScepOrder, { kind: 'ra-cert' }>): Promise<ScepOrderResult> {

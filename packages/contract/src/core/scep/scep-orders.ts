@@ -17,8 +17,8 @@ interface OrderBase {
 }
 
 export type ScepOrder =
-  /** A one-time challenge: only its SHA-256 travels here; the command printed the challenge once. */
-  | (OrderBase & { readonly kind: 'challenge'; readonly hash: string; readonly subject: string; readonly expires: number })
+  /** One-time challenges: only their SHA-256 travel here; the command printed each challenge once. */
+  | (OrderBase & { readonly kind: 'challenge'; readonly hashes: readonly string[]; readonly subject: string; readonly expires: number })
   /** One approval point for a pending workflow. */
   | (OrderBase & { readonly kind: 'approve'; readonly txid: string })
   /** A certificate for the RA key: its subject (slash form) and public key (SPKI DER, base64). */
@@ -33,6 +33,8 @@ export interface ScepOrderResult {
 
 export type ScepOrderDone = ScepOrder & { readonly result: ScepOrderResult; readonly doneAt: number };
 
+/** `scep challenge --count`: challenges for a fleet, made at once. */
+export const MAX_CHALLENGES_PER_ORDER = 1000;
 const ID = /^[0-9a-f]{32}$/;
 const HASH = /^[0-9a-f]{64}$/;
 const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
@@ -50,9 +52,12 @@ export function parseScepOrder(text: string): ScepOrder | null {
   if (!o || typeof o.id !== 'string' || !ID.test(o.id) || !isText(o.by, 64) || !isCount(o.uid) || !isCount(o.requestedAt)) return null;
   const base: OrderBase = { id: o.id, by: o.by, uid: o.uid, requestedAt: o.requestedAt };
   switch (o.kind) {
-    case 'challenge':
-      if (typeof o.hash !== 'string' || !HASH.test(o.hash) || !isText(o.subject, 1024) || !isCount(o.expires)) return null;
-      return { ...base, kind: 'challenge', hash: o.hash, subject: o.subject, expires: o.expires };
+    case 'challenge': {
+      const hashes = o.hashes;
+      if (!Array.isArray(hashes) || hashes.length < 1 || hashes.length > MAX_CHALLENGES_PER_ORDER) return null;
+      if (!hashes.every((h): h is string => typeof h === 'string' && HASH.test(h)) || !isText(o.subject, 1024) || !isCount(o.expires)) return null;
+      return { ...base, kind: 'challenge', hashes, subject: o.subject, expires: o.expires };
+    }
     case 'approve':
       if (!isText(o.txid, 255)) return null;
       return { ...base, kind: 'approve', txid: o.txid };
