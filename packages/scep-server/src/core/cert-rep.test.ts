@@ -90,10 +90,11 @@ describe('CertRep', () => {
     expect(openssl('pkcs7', '-inform', 'DER', '-in', 'crl.p7b', '-print_certs')).toContain(pem('X509 CRL', crl));
   });
 
-  it('refuses to send a certificate it would not reproduce byte for byte', () => {
-    // The CA certificate with its outer length in a long form BER allows and DER does not.
-    const ber = Buffer.concat([Buffer.of(0x30, 0x83, 0x00), pki.caCertificate.subarray(2)]);
-    const envelopeTo = { ...to, signerCertificate: requester.certificate, contentCipher: 'aes-128-cbc' as const };
-    expect(() => successReply(envelopeTo, { certificates: [ber] }, ra)).toThrow('certificate 1 is not in canonical DER');
+  it('carries the certificates byte for byte as the CA issued them', () => {
+    const issued = pki.otherRa().certificate;
+    const reply = successReply({ ...to, signerCertificate: requester.certificate, contentCipher: 'aes-128-cbc' }, { certificates: [issued] }, ra);
+    file('envelope.der', verifiedContent(reply));
+    openssl('cms', '-decrypt', '-inform', 'DER', '-in', 'envelope.der', '-recip', file('requester.pem', pem('CERTIFICATE', requester.certificate)), '-inkey', file('requester.key', requester.keyPem), '-out', 'certs.p7b', '-binary');
+    expect(readFileSync(join(dir, 'certs.p7b')).includes(issued)).toBe(true);
   });
 });

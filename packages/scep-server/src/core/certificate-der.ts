@@ -1,8 +1,9 @@
 /**
- * Certificates we put into our own messages travel as library objects,
- * which are re-encoded on output. A certificate whose DER the library would
- * not reproduce byte for byte is refused here, where the caller hands it
- * over, rather than going out with a broken signature.
+ * A certificate whose parts go into our own messages as library objects,
+ * re-encoded on output (the RA's issuer and serial name the signer of every
+ * reply). One whose DER the library would not reproduce byte for byte is
+ * refused here, where the caller hands it over, rather than named in a way
+ * clients do not recognise.
  */
 import { Certificate } from '@peculiar/asn1-x509';
 import { AsnParser } from '@peculiar/asn1-schema';

@@ -3,39 +3,17 @@
  * signer, only certificates or a CRL. GetCACert answers with one, and a
  * successful CertRep envelopes one.
  */
-import {
-  CertificateChoices,
-  CertificateSet,
-  CMSVersion,
-  ContentInfo,
-  DigestAlgorithmIdentifiers,
-  EncapsulatedContentInfo,
-  id_data,
-  id_signedData,
-  RevocationInfoChoices,
-  SignedData,
-  SignerInfos,
-} from '@peculiar/asn1-cms';
-import { AsnArray, AsnPropTypes, AsnSerializer, AsnType, AsnTypeTypes } from '@peculiar/asn1-schema';
-import { reproducibleCertificate } from './certificate-der.js';
-import { arrayBufferOf, derOf } from './der.js';
-
-/**
- * asn1-cms 2.11 knows only the `other` alternative of RevocationInfoChoice
- * (RFC 5652 §10.2.1), not a plain CertificateList: a SET of the CRLs' own
- * DER encodes to the same bytes as `crls [1] IMPLICIT RevocationInfoChoices`.
- */
-class CertificateLists extends AsnArray<ArrayBuffer> {}
-AsnType({ type: AsnTypeTypes.Set, itemType: AsnPropTypes.Any })(CertificateLists);
+import { CMSVersion, ContentInfo, DigestAlgorithmIdentifiers, EncapsulatedContentInfo, id_data, id_signedData, SignedData, SignerInfos } from '@peculiar/asn1-cms';
+import { AsnSerializer } from '@peculiar/asn1-schema';
+import { derOf } from './der.js';
+import { certificateSetOf, revocationInfoOf } from './encoded-sets.js';
 
 export function certificatesOnly(certificates: readonly Buffer[]): Buffer {
-  const choices = certificates.map((der, index) => new CertificateChoices({ certificate: reproducibleCertificate(der, `certificate ${index + 1}`) }));
-  return degenerate({ certificates: new CertificateSet(choices) });
+  return degenerate({ certificates: certificateSetOf(certificates) });
 }
 
 export function crlOnly(crl: Buffer): Buffer {
-  const lists = new CertificateLists([arrayBufferOf(crl)]);
-  return degenerate({ crls: lists as unknown as RevocationInfoChoices });
+  return degenerate({ crls: revocationInfoOf([crl]) });
 }
 
 function degenerate(contents: Pick<SignedData, 'certificates' | 'crls'>): Buffer {

@@ -5,8 +5,6 @@
  */
 import {
   Attribute,
-  CertificateChoices,
-  CertificateSet,
   CMSVersion,
   ContentInfo,
   DigestAlgorithmIdentifier,
@@ -26,6 +24,7 @@ import { createHash, sign } from 'node:crypto';
 import { objectIdentifierValue, octetStringValue } from './attribute-values.js';
 import { derOf } from './der.js';
 import { SHA256_OID } from './digest-algorithms.js';
+import { certificateSetOf } from './encoded-sets.js';
 import type { RaCredentials } from './ra-credentials.js';
 import { ID_CONTENT_TYPE, ID_MESSAGE_DIGEST } from './scep-oids.js';
 import { orderForSigning } from './signed-attributes.js';
@@ -50,7 +49,7 @@ export function signByRa(content: Buffer, scepAttributes: readonly Attribute[], 
     version: CMSVersion.v1,
     digestAlgorithms: new DigestAlgorithmIdentifiers([digestAlgorithm]),
     encapContentInfo: new EncapsulatedContentInfo({ eContentType: id_data, eContent: new EncapsulatedContent({ single: new OctetString(content) }) }),
-    certificates: new CertificateSet([new CertificateChoices({ certificate: ra.certificate })]),
+    certificates: certificateSetOf([ra.certificateDer]),
     signerInfos: new SignerInfos([signerInfo]),
   });
   return derOf(new ContentInfo({ contentType: id_signedData, content: AsnSerializer.serialize(signedData) }));

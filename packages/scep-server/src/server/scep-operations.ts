@@ -41,13 +41,15 @@ export interface OperationDeps {
 }
 
 export function scepOperations(deps: OperationDeps): (request: ScepHttpRequest) => Promise<HttpAnswer> {
+  // Every client asks for it before each enrollment, and it changes only with a restart.
+  const caCertificates = caCertificatesAnswer(deps.caCertificates);
   return async ({ method, query, body }) => {
     const operation = query.get('operation');
     switch (operation) {
       case 'GetCACaps':
         return caCapabilitiesAnswer(deps.policy);
       case 'GetCACert':
-        return caCertificatesAnswer(deps.caCertificates);
+        return caCertificates;
       case 'GetNextCACert':
         return noNextCaCertificateAnswer();
       case 'PKIOperation':
