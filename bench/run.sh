@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # npm run bench: prepares the machine, builds, bundles the benchmark and runs it.
 # Needs root. Installs what is missing: the Debian packages and users of
-# test/setup.sh (softhsm2, opensc, myproxy-server, myproxy, openssl; users
-# causer, caparse) and libengine-pkcs11-openssl, the pkcs11 engine the
-# `openssl ca` baseline signs with.
+# test/setup.sh (softhsm2, opensc, myproxy-server, myproxy, openssl, scep;
+# users causer, caparse, scep) and libengine-pkcs11-openssl, the pkcs11 engine the
+# `openssl ca` baseline signs with. With --scep-only, only the SCEP figures
+# (etoken-ca-scep against micromdm's scepserver) are measured.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,4 +20,7 @@ echo "bench: building (npm run build) and bundling the benchmark"
 npm run build --silent
 npx tsc -p bench/tsconfig.json
 node bench/bundle.mjs
+if [ "${1:-}" = --scep-only ]; then
+  exec node bench/dist/bench-scep.js
+fi
 exec node bench/dist/bench.js

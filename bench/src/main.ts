@@ -1,8 +1,9 @@
 /**
  * npm run bench: baselines and targets measured in one run on this machine,
  * bench/results.json and a table on stdout; exit 1 when a target is missed.
- * Needs root, SoftHSM, myproxy-server and the pkcs11 engine (bench/run.sh
- * installs what is missing).
+ * Needs root, SoftHSM, myproxy-server, the pkcs11 engine and micromdm's scep
+ * (bench/run.sh installs what is missing). `npm run bench -- --scep-only`
+ * runs the SCEP figures alone (scep-main.ts).
  */
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -17,6 +18,7 @@ import { rawSigningRate } from './baselines/raw-signing.js';
 import { realClientRate } from './load/real-clients.js';
 import { benchRequest, newCsr } from './load/request-file.js';
 import { printTable, writeResults } from './report.js';
+import { scepBench, scepVerdicts } from './scep/scep-bench.js';
 import { residentMb, startBenchServer, type BenchServer } from './server/bench-server.js';
 import { clientStart } from './targets/client-start.js';
 import { crlTiming } from './targets/crl.js';
@@ -110,27 +112,33 @@ async function run(dir: string, tokens: TestToken[], servers: BenchServer[], car
   const slowToken = await slowTokenFigures(onCard, request.spoolFile, moduleRate);
   for (const server of servers.splice(0)) await server.stop();
 
+  say('S1/S2 SCEP enrollments by scepclient: etoken-ca-scep against micromdm scepserver');
+  const scep = await scepBench(dir, say);
+
   say('P4 CRL with 100,000 revoked entries');
   const crl = crlTiming(join(dir, 'crl-ours'), rsa, 100_000, 5);
 
-  const results = verdicts({
-    rawRsaRate,
-    flushMs,
-    latency: oneStream,
-    rateEmpty: atEmpty!.rate,
-    costEmptyMs: atEmpty!.costMs,
-    costMillionMs: atMillion!.costMs,
-    opensslAt100kMs: openssl.issue.file![100_000]!,
-    crlMs: crl.warmMs,
-    firstCrlAfterStartMs: crl.firstAfterStartMs,
-    gencrlAt100kMs: openssl.gencrl[100_000]!,
-    myproxy,
-    startupMs: million.readyMs,
-    residentMb: millionMemory.rss,
-    client,
-    slowToken,
-  });
-  const baselines = { rawRsaRate, smartcardModuleRate: moduleRate, rawEcRate, flushMs, opensslCaIssueMs: openssl.issue, opensslGencrlMs: openssl.gencrl, nodeStartMs: client.nodeMs, myproxyBuiltInMs: myproxy.builtInMs };
+  const results = [
+    ...verdicts({
+      rawRsaRate,
+      flushMs,
+      latency: oneStream,
+      rateEmpty: atEmpty!.rate,
+      costEmptyMs: atEmpty!.costMs,
+      costMillionMs: atMillion!.costMs,
+      opensslAt100kMs: openssl.issue.file![100_000]!,
+      crlMs: crl.warmMs,
+      firstCrlAfterStartMs: crl.firstAfterStartMs,
+      gencrlAt100kMs: openssl.gencrl[100_000]!,
+      myproxy,
+      startupMs: million.readyMs,
+      residentMb: millionMemory.rss,
+      client,
+      slowToken,
+    }),
+    ...scepVerdicts(scep),
+  ];
+  const baselines = { rawRsaRate, smartcardModuleRate: moduleRate, rawEcRate, flushMs, opensslCaIssueMs: openssl.issue, opensslGencrlMs: openssl.gencrl, nodeStartMs: client.nodeMs, myproxyBuiltInMs: myproxy.builtInMs, scepserver: scep.scepserver };
   const figures = {
     latency: oneStream,
     throughput: { empty: atEmpty, million: atMillion, realClientRate: realRate, warmUpIssued: { empty: warmUpIssued[0], million: warmUpIssued[1] } },
@@ -138,6 +146,7 @@ async function run(dir: string, tokens: TestToken[], servers: BenchServer[], car
     myproxy,
     client,
     slowToken,
+    scep,
     million: { readyMs: million.readyMs, loadedMs: million.loadedMs, residentAfterStartMb: millionMemory, residentAfterLoadMb: millionAfter },
   };
   writeResults(RESULTS, baselines, figures, results);
