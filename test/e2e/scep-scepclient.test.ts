@@ -5,7 +5,8 @@
  * so SCEP_ALGORITHMS=legacy is configured explicitly. It enrolls with a
  * one-time challenge and renews with a RenewalReq signed by its certificate;
  * every certificate verifies against the CA, shows in `openssl ca -status`,
- * and the replaced one is in the CRL.
+ * and the replaced one is in the CRL. The RA certificate is renewed with the
+ * operator command, and clients enroll through the new one.
  */
 import { X509Certificate } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -14,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { requireDebianPackages } from '../../packages/scep-server/src/testing/debian-packages.js';
 import { ScepClient } from '../../packages/scep-server/src/testing/scepclient.js';
 import { verifiesWithCrl } from '../helpers/revocation.js';
-import { startScepCa, type ScepCa } from '../helpers/scep-ca.js';
+import { RA_SUBJECT, startScepCa, type ScepCa } from '../helpers/scep-ca.js';
 import { pollUntil } from '../helpers/wait-until.js';
 
 vi.setConfig({ testTimeout: 120_000, hookTimeout: 600_000 });
@@ -92,5 +93,26 @@ describe('scepclient through etoken-ca-scep', () => {
     const crl = join(ca.fixture.dir, 'crl', 'crl.pem');
     await pollUntil(() => ca.opensslStatus(serialOf(first)).includes('=Revoked (R)'), 30_000, () => ca.opensslStatus(serialOf(first)));
     await pollUntil(() => !verifiesWithCrl(ca.token.caCertPath, crl, firstFile), 30_000, () => 'the replaced certificate is not in the CRL');
+  });
+
+  it('gets a new RA key and certificate from issue-ra-cert --new-key; after a restart the front end serves them and clients enroll through them', async () => {
+    const raCertFile = join(ca.fixture.dir, 'scep', 'ra.pem');
+    const oldRa = new X509Certificate(readFileSync(raCertFile));
+    const issued = ca.command(['issue-ra-cert', '--subject', RA_SUBJECT, '--new-key']);
+    expect(issued.code, issued.stderr).toBe(0);
+    const newRa = new X509Certificate(readFileSync(raCertFile));
+    expect(newRa.serialNumber).not.toBe(oldRa.serialNumber);
+    expect(newRa.publicKey.equals(oldRa.publicKey)).toBe(false);
+    expect(newRa.verify(new X509Certificate(ca.token.caCertPem).publicKey)).toBe(true);
+
+    await ca.restartFront();
+    const served = Buffer.from(await (await fetch(`${ca.url}?operation=GetCACert`)).arrayBuffer());
+    expect(served.includes(newRa.raw)).toBe(true);
+    expect(served.includes(oldRa.raw)).toBe(false);
+    const subject = '/C=US/O=Example/OU=devices/CN=device-2.example.org';
+    const client = newClient();
+    const run = await client.run(ca.url, { challenge: ca.challenge(subject), subject: ['-cn', 'device-2.example.org', '-organization', 'Example', '-ou', 'devices', '-country', 'US'] });
+    expect(run.status, run.output).toBe(0);
+    expect(new X509Certificate(client.certificate()!).verify(new X509Certificate(ca.token.caCertPem).publicKey)).toBe(true);
   });
 });

@@ -19,8 +19,10 @@ export class ScepClient {
     execFileSync('openssl', ['genrsa', '-traditional', '-out', this.keyPath, '2048'], { stdio: 'ignore' });
   }
 
-  /** Asynchronous: the server it talks to may live in this very process. */
-  /** `subject`: scepclient's own flags for it (-cn, -organization, -ou, -country), replacing its defaults. */
+  /**
+   * Asynchronous: the server it talks to may live in this very process.
+   * `subject`: scepclient's own flags for it (-cn, -organization, -ou, -country), replacing its defaults.
+   */
   run(serverUrl: string, options: { challenge?: string; subject?: readonly string[] } = {}): Promise<ProgramRun> {
     const args = ['-private-key', this.keyPath, '-certificate', this.certificatePath, '-server-url', serverUrl, ...(options.subject ?? ['-cn', 'device-1.example.org'])];
     if (options.challenge !== undefined) args.push('-challenge', options.challenge);
