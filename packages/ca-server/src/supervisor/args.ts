@@ -19,6 +19,7 @@ export const USAGE = `Usage: etoken-ca-server [--config FILE] [--pin-fd N] [--us
        etoken-ca-server --signing-policy [--config FILE]
        etoken-ca-server install|uninstall [--prefix DIR] [--dry-run]
        etoken-ca-server import-openssl-ca DIR [--config FILE]
+       etoken-ca-server verify-journal [--config FILE]
        etoken-ca-server --help | --version
 
 Runs the etoken-ca certificate authority for MyProxy: watches the request
@@ -28,6 +29,9 @@ records every certificate in the CA database before it is answered. Runs as
 root, normally from systemd (etoken-ca.service). Audit log: JSON on stdout.
 The token PIN is typed on the console PIN_TTY (a Linux virtual console), and
 asked again there whenever the token has been removed and put back.
+When CA_DIR's filesystem has less free space than CA_DISK_RESERVE_MB,
+certificate requests are refused (the client exits 75, "CA disk full") while
+revocations and CRLs go on; requests are taken again once space is back.
 
 Options:
   --config FILE  configuration (default: $ETOKEN_CA_CONFIG, else /etc/sysconfig/etoken-ca)
@@ -61,12 +65,15 @@ Subcommands (see their --help):
   install, uninstall   put the programs, unit and directories in place, or
                        take the programs and unit away (never the CA database)
   import-openssl-ca    take an existing openssl ca directory into the CA database
+  verify-journal       check every record of the CA journal, read-only, and print
+                       where any damage is (the server does not start on damage)
 
 Signals: SIGTERM/SIGINT stop after the requests in flight; SIGUSR1 processes the
 revocation queue; SIGUSR2, SIGHUP and SIGPIPE are ignored, in every process of
 the server.
-Exit codes: 0 stopped cleanly, 64 usage, 69 token or service unavailable,
-70 internal error, 73 cannot create, 77 not root, 78 configuration error.`;
+Exit codes: 0 stopped cleanly, 64 usage, 65 the CA journal is damaged (see
+verify-journal), 69 token or service unavailable, 70 internal error, 73 cannot
+create, 77 not root, 78 configuration error (or a journal of an earlier version).`;
 
 export function parseServerArgs(argv: readonly string[]): ServerArgs {
   const { values } = parseCommandLine(argv, {

@@ -69,6 +69,17 @@ export const AUDIT_EVENTS = [
   'server.signal',
   'db.loaded',
   'db.imported',
+  // the CA database's files
+  'db.checkpoint',
+  'db.checkpoint-failed',
+  'db.rotated',
+  'db.write-failed',
+  'db.flush-failed',
+  'db.recovered',
+  'db.unavailable',
+  'db.disk-low',
+  'db.disk-ok',
+  'db.journal-damaged',
   'audit.passed',
   'audit.failed',
   'audit.token-absent',
@@ -77,6 +88,8 @@ export const AUDIT_EVENTS = [
   'alert.ca-expiry',
   'alert.issuance-rate',
   'alert.disk-full',
+  'alert.ca-disk-reserve',
+  'alert.ca-database',
 ] as const;
 
 export type AuditEvent = (typeof AUDIT_EVENTS)[number];

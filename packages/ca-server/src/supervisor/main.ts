@@ -9,6 +9,7 @@ import type { Config } from '@etoken-ca/contract/core/config';
 import { EtokenError, ExitCode } from '@etoken-ca/contract/core/exit-codes';
 import { signingPolicy } from '@etoken-ca/contract/core/namespace';
 import { readCaCertificate } from '@etoken-ca/contract/io/ca-certificate-file';
+import { JournalDamageError } from '@etoken-ca/contract/io/cadb/journal-files';
 import { configPath, loadConfig } from '@etoken-ca/contract/io/load-config';
 import { parseCaCertificate, type CaCertificate } from '@etoken-ca/x509/ca-certificate';
 import { onelineName } from '@etoken-ca/x509/oneline-name';
@@ -36,7 +37,8 @@ import { installSignals } from './signals.js';
 import { prepareSpool } from './spool/spool-dirs.js';
 import { SpoolSweeper } from './spool/sweeper.js';
 import { SpoolWatcher } from './spool/watcher.js';
-import { CaStore, writeFileAtomic } from './store/ca-store.js';
+import { CaStore, storeSettings, writeFileAtomic } from './store/ca-store.js';
+import { runVerifyJournal } from './store/verify-journal.js';
 import { Supervisor } from './supervisor.js';
 import { TokenManager } from './token-manager.js';
 import { openHotplug } from './usb/open-hotplug.js';
@@ -81,6 +83,7 @@ async function run(argv: readonly string[]): Promise<void> {
   if (argv[0] === 'install' || argv[0] === 'uninstall') return runInstallCommand(argv);
   if (argv[0] === 'import-openssl-ca') return runImportCommand(argv.slice(1));
   if (argv[0] === 'scep') return runScepCommand(argv.slice(1));
+  if (argv[0] === 'verify-journal') return runVerifyJournal(argv.slice(1));
   const args = parseServerArgs(argv);
   if (args.help) return void process.stdout.write(`${USAGE}\n`);
   if (args.version) return void process.stdout.write(`etoken-ca-server ${VERSION}\n`);
@@ -113,7 +116,13 @@ async function run(argv: readonly string[]): Promise<void> {
   const pins = pinSource(config, args.pinFd, log);
   const alerts = new AlertMonitor({ config, caNotAfter: ca.notAfter, clock: Date.now, diskUsage, log, notify });
 
-  const store = new CaStore(config.caDir);
+  let store: CaStore;
+  try {
+    store = await CaStore.open(config.caDir, { settings: storeSettings(config), log, notify });
+  } catch (e) {
+    if (e instanceof JournalDamageError) log.error({ event: 'db.journal-damaged', report: e.report }, `the CA journal is damaged; not starting: ${e.report}`);
+    throw e;
+  }
   const { newcertsRewritten, ...loaded } = store.startup;
   log.info({ event: 'db.loaded', ...loaded, newcertsRewritten: newcertsRewritten.length }, `CA database loaded: ${loaded.certificates} certificates`);
   for (const serial of loaded.withheld) {
@@ -190,6 +199,7 @@ async function run(argv: readonly string[]): Promise<void> {
     },
   });
 
+  store.start();
   parser.start();
   token.start();
   watcher.start();

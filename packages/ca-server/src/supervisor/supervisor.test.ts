@@ -147,12 +147,12 @@ beforeAll(() => {
   }
 });
 
-beforeEach(() => {
+beforeEach(async () => {
   dir = mkdtempSync(join(tmpdir(), 'supervisor-'));
   layout = spoolLayout(join(dir, 'spool'));
   mkdirSync(layout.incoming, { recursive: true });
   mkdirSync(layout.answers, { recursive: true });
-  store = new CaStore(join(dir, 'ca'));
+  store = await CaStore.open(join(dir, 'ca'));
   logs = [];
   // The waiting client: a live process of the client's account, as the lock says.
   client = spawn('sleep', ['600'], { uid: CLIENT_UID, gid: CLIENT_UID, stdio: 'ignore' });

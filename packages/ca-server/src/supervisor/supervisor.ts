@@ -31,6 +31,7 @@ import { prepareAnswer, writeAnswer, type PreparedAnswer } from './spool/answers
 import { readSpoolEntry } from './spool/entry.js';
 import { removeSpoolName } from './spool/remove-entry.js';
 import { derToPem, type CaStore } from './store/ca-store.js';
+import { StoreError } from './store/store-error.js';
 import type { SignOutcome, TokenManager } from './token-manager.js';
 import type { ParserClient } from './workers/parser-client.js';
 
@@ -143,12 +144,30 @@ export class Supervisor {
       this.answer(id, this.answerFor(id, prior));
       return;
     }
+    // The CA disk below its reserve, or the journal unusable: refused before anything is written.
+    if (this.refusedByStore(id)) return;
     this.tracker.begin(id);
     this.process(id).catch((e: Error) => {
-      this.d.log.error({ event: 'request.failed', req: id, err: e.message }, 'internal error while processing a request');
       this.tracker.drop(id);
+      if (e instanceof StoreError) return this.refuseUnrecorded(id, e);
+      this.d.log.error({ event: 'request.failed', req: id, err: e.message }, 'internal error while processing a request');
       this.answer(id, { status: 'refused', exit: ExitCode.software, reason: 'internal error in etoken-ca-server' });
     });
+  }
+
+  /** Refuses the request when the store takes none now (answered with exit 75, not recorded: nothing is written). */
+  private refusedByStore(id: string): boolean {
+    const refusal = this.d.store.refusal();
+    if (!refusal) return false;
+    this.tracker.drop(id);
+    this.refuseUnrecorded(id, refusal);
+    return true;
+  }
+
+  /** A refusal that is not recorded: the CA database could not take the request (the client may ask again). */
+  private refuseUnrecorded(id: string, e: StoreError): void {
+    this.d.log.warn({ event: 'cert.refused', req: id, reason: e.clientReason, err: e.message }, `request refused: ${e.clientReason}`);
+    this.answer(id, { status: 'refused', exit: ExitCode.tempFail, reason: e.clientReason });
   }
 
   private async process(id: string): Promise<void> {
@@ -228,6 +247,7 @@ export class Supervisor {
           inFlight: this.signingFor.get(subject) ?? 0,
         });
         if (limit.kind === 'refuse') return this.refuse(id, limit.exit, limit.reason, subject);
+        if (this.refusedByStore(id)) return null;
         const serial = store.db.unusedSerial();
         store.append({ t: 'reserve', req: id, serial, subject, notAfter: validity.notAfter, at: this.clock() });
         faultPoint('server.after-reserve');
@@ -243,7 +263,7 @@ export class Supervisor {
         if (outcome.kind === 'signed') signed = { tokenMs: outcome.tokenMs };
         switch (outcome.kind) {
           case 'not-sent':
-            store.append({ t: 'release', serial, at: this.clock() });
+            store.appendOrDefer({ t: 'release', serial, at: this.clock() });
             continue;
           case 'refused':
             return this.refuse(id, ExitCode.dataError, outcome.reason, subject, serial);
@@ -309,9 +329,17 @@ export class Supervisor {
     const { store, log } = this.d;
     const { serial, der, subject, validity } = signed;
     const began = this.clock();
-    const cert = store.append({ t: 'issue', req: id, serial, der: der.toString('base64'), at: this.clock() });
-    // Superseded in the same flush as their replacement; index.txt catches up on the CRL path.
-    const superseded = signed.supersede.filter((old) => store.append({ t: 'revoke', serial: old, reason: 'superseded', at: this.clock(), by: 'REVOKE_ON_REPLACE' }));
+    let cert: ReturnType<CaStore['append']>;
+    try {
+      cert = store.append({ t: 'issue', req: id, serial, der: der.toString('base64'), at: this.clock() });
+    } catch (e) {
+      if (!(e instanceof StoreError)) throw e;
+      // Signed and not recorded: never handed out, and withheld as soon as the journal takes the record.
+      void store.withhold({ t: 'withhold', req: id, serial, why: `the issue record could not be written: ${e.message}`, at: this.clock() });
+      return this.withheldUnrecorded(id, serial, subject, e);
+    }
+    // Superseded in the same flush as their replacement; index.txt catches up on the next checkpoint.
+    const superseded = signed.supersede.filter((old) => store.appendOrDefer({ t: 'revoke', serial: old, reason: 'superseded', at: this.clock(), by: 'REVOKE_ON_REPLACE' }));
     faultPoint('server.after-issue-appended');
     // The flush starts first (fdatasync runs off the main thread); the answer is written while it runs and
     // becomes visible only once it is done.
@@ -321,6 +349,8 @@ export class Supervisor {
       await durable;
     } catch (e) {
       prepared?.discard();
+      // A failed flush: the store wrote the journal again from disk, with this certificate withheld.
+      if (e instanceof StoreError) return this.withheldUnrecorded(id, serial, subject, e);
       throw e;
     }
     faultPoint('server.after-flush');
@@ -330,7 +360,7 @@ export class Supervisor {
     faultPoint('server.after-answer-written');
     // Derived from the journal (rebuilt from it after a crash): not worth making the client wait for.
     store.recordIssued(cert!, der);
-    store.append({ t: 'answer', req: id, at: this.clock() });
+    store.note({ t: 'answer', req: id, at: this.clock() });
     this.tracker.advance(id, 'answered');
     log.info(
       { event: 'cert.issued', req: id, serial, subject, notBefore: new Date(validity.notBefore).toISOString(), notAfter: new Date(validity.notAfter).toISOString() },
@@ -359,7 +389,10 @@ export class Supervisor {
   }
 
   private refuse(id: string, exit: number, reason: string, subject?: string, serial?: string): null {
-    this.d.store.append({ t: 'refuse', req: id, exit, reason, at: this.clock(), ...(serial ? { serial } : {}) });
+    // The refusal is answered whether or not its record can be written; one that releases a serial is written later.
+    const record = { t: 'refuse', req: id, exit, reason, at: this.clock(), ...(serial ? { serial } : {}) } as const;
+    if (serial) this.d.store.appendOrDefer(record);
+    else this.d.store.note(record);
     this.tracker.advance(id, 'refused');
     this.d.log.warn({ event: 'cert.refused', req: id, subject, reason }, `request refused: ${reason}`);
     this.answer(id, { status: 'refused', exit, reason });
@@ -369,13 +402,18 @@ export class Supervisor {
   /** Signed, or maybe signed, and never to be handed out: revoked at once. */
   private async withhold(id: string, serial: string, subject: string, because: string, why: string): Promise<null> {
     const { store, log } = this.d;
-    const withheld = store.append({ t: 'withhold', req: id, serial, why, at: this.clock() });
-    await store.commit();
-    store.recordWithheld(withheld);
+    await store.withhold({ t: 'withhold', req: id, serial, why, at: this.clock() });
     this.tracker.advance(id, 'withheld');
     log.warn({ event: 'cert.withheld', req: id, serial, subject, reason: why }, 'certificate withheld and revoked');
     this.answer(id, { status: 'refused', exit: ExitCode.tempFail, reason: withheldMessage(because) });
     return null;
+  }
+
+  /** A signed certificate the journal could not record (disk full, failed write or flush): withheld, and the client told to come back. */
+  private withheldUnrecorded(id: string, serial: string, subject: string, e: StoreError): void {
+    this.tracker.advance(id, 'withheld');
+    this.d.log.warn({ event: 'cert.withheld', req: id, serial, subject, reason: e.message }, 'certificate withheld: the CA database could not record it');
+    this.answer(id, { status: 'refused', exit: ExitCode.tempFail, reason: e.clientReason });
   }
 
   private doneSigning(subject: string): void {

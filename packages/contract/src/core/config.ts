@@ -80,6 +80,12 @@ export interface Config extends ScepConfig {
   readonly issuanceAlertPerHour: number;
   /** Alert when the spool's or the CA directory's filesystem is fuller than this, in percent of blocks or inodes. */
   readonly diskAlertPercent: number;
+  /** Free space (MB) kept in CA_DIR's filesystem for revocations, CRLs and checkpoints: below it new requests are refused. */
+  readonly caDiskReserveMb: number;
+  /** A journal segment is closed and the next begun past this size (KB); a checkpoint follows every four segments. */
+  readonly journalSegmentKb: number;
+  /** A checkpoint runs at least this often (seconds) while anything is written. */
+  readonly checkpointInterval: number;
 }
 
 const oids: Parser<string[]> = (raw) =>
@@ -198,6 +204,9 @@ const SCHEMA: Readonly<Record<string, KeySpec<keyof Config>>> = {
   CA_EXPIRY_WARN_DAYS: spec('caExpiryWarnDays', int(0, 3650), '30'),
   ISSUANCE_ALERT_PER_HOUR: spec('issuanceAlertPerHour', int(0, 1000000), '500'),
   DISK_ALERT_PERCENT: spec('diskAlertPercent', int(1, 100), '90'),
+  CA_DISK_RESERVE_MB: spec('caDiskReserveMb', int(0, 1048576), '64'),
+  JOURNAL_SEGMENT_KB: spec('journalSegmentKb', int(16, 262144), '16384'),
+  CHECKPOINT_INTERVAL: spec('checkpointInterval', int(1, 86400), '300'),
   ...(SCEP_KEYS as Readonly<Record<string, KeySpec<keyof Config>>>),
 };
 

@@ -59,11 +59,12 @@ export async function runImportCommand(argv: readonly string[]): Promise<void> {
   const source = readOpensslCaDir(dir);
   const at = Date.now();
   const records = importRecords(source, at);
-  const store = new CaStore(config.caDir);
+  const store = await CaStore.open(config.caDir);
   for (const record of records) store.append(record);
   await store.commit();
   store.close();
-  new CaStore(config.caDir).close();
+  // Opened once more, as at a start: index.txt, newcerts/ and crlnumber derived from the records, and a checkpoint.
+  (await CaStore.open(config.caDir)).close();
 
   const count = (status: string): number => source.certs.filter((c) => c.entry.status === status).length;
   const summary = {

@@ -48,7 +48,7 @@ class FakeStore {
     return Promise.resolve();
   }
 
-  checkpointWhenIdle(): Promise<void> {
+  checkpoint(): Promise<void> {
     this.checkpoints++;
     return this.commit();
   }

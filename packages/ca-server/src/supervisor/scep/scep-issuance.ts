@@ -5,7 +5,10 @@
  * CA's signature on a token unchanged throughout, then the issue record
  * appended (the caller adds its own records and flushes them together).
  * What may have been signed and cannot be confirmed is withheld (revoked),
- * never handed out; the workflow then stays pending and is tried again.
+ * never handed out; the workflow then stays pending and is tried again. So
+ * does a workflow the CA database cannot take now (below its free-space
+ * reserve, a failed write): nothing is signed before its reserve record is
+ * written, and a signature whose issue record cannot be written is withheld.
  */
 import type { Config } from '@etoken-ca/contract/core/config';
 import type { CertEntry } from '@etoken-ca/contract/core/cadb/database';
@@ -19,6 +22,7 @@ import type { CertificateContent } from '@etoken-ca/x509/template';
 import type { AuditLog } from '../audit-log.js';
 import type { SignedAnswerChecks } from '../signed-answers.js';
 import type { CaStore } from '../store/ca-store.js';
+import { StoreError } from '../store/store-error.js';
 import type { TokenManager } from '../token-manager.js';
 
 const DAY_MS = 86_400_000;
@@ -63,20 +67,27 @@ export async function issueScepCertificate(d: IssuanceDeps, request: IssueReques
     const times = validity(d.config, d.ca, d.clock());
     if (times.notAfter <= times.notBefore + d.config.backdate * 1000) return { kind: 'refused', failInfo: 'badRequest', reason: 'the CA certificate expires too soon' };
     const serial = store.db.unusedSerial();
-    store.append({ t: 'reserve', req: request.req, serial, subject, notAfter: times.notAfter, at: d.clock() });
+    try {
+      const refusal = store.refusal();
+      if (refusal) throw refusal;
+      store.append({ t: 'reserve', req: request.req, serial, subject, notAfter: times.notAfter, at: d.clock() });
+    } catch (e) {
+      if (!(e instanceof StoreError)) throw e;
+      return { kind: 'retry', reason: e.clientReason };
+    }
     faultPoint('server.scep-after-reserve');
     const content: CertificateContent = { serial, subject: request.subject, emails: [], spki: request.spki, ...times, scep: request.names };
     const outcome = await d.token.sign({ type: 'sign-cert', id: request.req, content });
     faultPoint('server.scep-after-signer-returned');
     switch (outcome.kind) {
       case 'not-sent':
-        store.append({ t: 'release', serial, at: d.clock() });
+        store.appendOrDefer({ t: 'release', serial, at: d.clock() });
         continue;
       case 'failed':
-        store.append({ t: 'release', serial, at: d.clock() });
+        store.appendOrDefer({ t: 'release', serial, at: d.clock() });
         return { kind: 'retry', reason: outcome.reason };
       case 'refused':
-        store.append({ t: 'refuse', req: request.req, exit: ExitCode.dataError, reason: outcome.reason, at: d.clock(), serial });
+        store.appendOrDefer({ t: 'refuse', req: request.req, exit: ExitCode.dataError, reason: outcome.reason, at: d.clock(), serial });
         return { kind: 'refused', failInfo: 'badRequest', reason: `the signer refused: ${outcome.reason}` };
       case 'crl-signed':
         d.token.distrustSigner(request.req, 'a CRL signature where a certificate was asked for');
@@ -90,7 +101,16 @@ export async function issueScepCertificate(d: IssuanceDeps, request: IssueReques
           d.token.distrustSigner(request.req, wrong);
           return withhold(d, request.req, serial, subject, `the signer's certificate failed its check: ${wrong}`);
         }
-        const entry = store.append({ t: 'issue', req: request.req, serial, der: outcome.der.toString('base64'), at: d.clock() });
+        let entry: CertEntry | undefined;
+        try {
+          entry = store.append({ t: 'issue', req: request.req, serial, der: outcome.der.toString('base64'), at: d.clock() });
+        } catch (e) {
+          if (!(e instanceof StoreError)) throw e;
+          // Signed and not recorded: never handed out, and withheld as soon as the journal takes the record.
+          void store.withhold({ t: 'withhold', req: request.req, serial, why: `the issue record could not be written: ${e.message}`, at: d.clock() });
+          d.log.warn({ event: 'cert.withheld', req: request.req, serial, subject, reason: e.message }, 'certificate withheld: the CA database could not record it');
+          return { kind: 'retry', reason: e.clientReason };
+        }
         faultPoint('server.scep-after-issue-appended');
         return { kind: 'issued', serial, der: outcome.der, entry: entry! };
       }
@@ -99,9 +119,7 @@ export async function issueScepCertificate(d: IssuanceDeps, request: IssueReques
 }
 
 async function withhold(d: IssuanceDeps, req: string, serial: string, subject: string, why: string): Promise<IssueResult> {
-  const withheld = d.store.append({ t: 'withhold', req, serial, why, at: d.clock() });
-  await d.store.commit();
-  d.store.recordWithheld(withheld);
+  await d.store.withhold({ t: 'withhold', req, serial, why, at: d.clock() });
   d.log.warn({ event: 'cert.withheld', req, serial, subject, reason: why }, 'certificate withheld and revoked');
   return { kind: 'retry', reason: why };
 }

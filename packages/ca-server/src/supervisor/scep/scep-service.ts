@@ -8,6 +8,10 @@
  * recorded in the journal before anyone is told PENDING; its certificate,
  * its end and the revocations it causes are flushed together before the
  * SUCCESS is answered. Requests are idempotent by transaction id.
+ *
+ * When the CA database cannot take a record (below its free-space reserve,
+ * a failed write or flush), a new request gets no answer (the front end
+ * tells its client to try again), and a recorded workflow stays pending.
  */
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
@@ -33,6 +37,7 @@ import { writeAnswerText } from '../spool/answers.js';
 import { readSpoolEntry } from '../spool/entry.js';
 import { removeSpoolName } from '../spool/remove-entry.js';
 import type { CaStore } from '../store/ca-store.js';
+import { StoreError } from '../store/store-error.js';
 import type { TokenManager } from '../token-manager.js';
 import type { ParserClient } from '../workers/parser-client.js';
 import { approvalState, authenticate, checkDuplicates, profileProblem, type OwnSigner } from './core/enrollment-rules.js';
@@ -118,7 +123,16 @@ export class ScepService {
     }
     const message = parsed.message;
     log.info({ event: 'scep.received', req: id, txid: message.transactionId, messageType: message.messageType }, `SCEP ${message.messageType} received`);
-    this.answer(id, await this.decide(message));
+    let answer: ScepAnswer;
+    try {
+      answer = await this.decide(message);
+    } catch (e) {
+      if (!(e instanceof StoreError)) throw e;
+      // Nothing was recorded for it: no answer, and the front end tells its client to try again.
+      log.warn({ event: 'scep.refused', req: id, txid: message.transactionId, reason: e.clientReason, err: e.message }, `SCEP request not taken: ${e.clientReason}`);
+      return;
+    }
+    this.answer(id, answer);
   }
 
   private async decide(message: ParsedScepMessage): Promise<ScepAnswer> {
@@ -171,6 +185,9 @@ export class ScepService {
       this.d.config,
     );
     if (!auth.ok) return this.refuseNew(txid, subject, auth.failInfo, auth.reason);
+    // A new workflow is not begun below the CA disk's reserve.
+    const storeRefusal = store.refusal();
+    if (storeRefusal) throw storeRefusal;
 
     const now = this.d.clock();
     const workflow: ScepWorkflow = {
@@ -308,15 +325,24 @@ export class ScepService {
     if (issued.kind === 'refused') return this.finish(workflow, issued, 'scep.failed');
     const now = this.d.clock();
     const revoked: string[] = [];
+    // The issue record is in: what follows it never throws, so that the certificate always reaches its index line.
     for (const serial of duplicates.revoke) {
-      if (store.append({ t: 'revoke', serial, reason: 'superseded', at: now, by: `SCEP_AUTO_REVOKE_EXISTING (${workflow.txid})` })) revoked.push(serial);
+      if (store.appendOrDefer({ t: 'revoke', serial, reason: 'superseded', at: now, by: `SCEP_AUTO_REVOKE_EXISTING (${workflow.txid})` })) revoked.push(serial);
     }
     const replaceNow = workflow.replaces !== undefined && config.scepRevokeOnReplace !== null && config.scepRevokeDelay === 0;
-    if (replaceNow && store.append({ t: 'revoke', serial: workflow.replaces!, reason: config.scepRevokeOnReplace!, at: now, by: `SCEP_REVOKE_ON_REPLACE (${workflow.txid})` })) {
+    if (replaceNow && store.appendOrDefer({ t: 'revoke', serial: workflow.replaces!, reason: config.scepRevokeOnReplace!, at: now, by: `SCEP_REVOKE_ON_REPLACE (${workflow.txid})` })) {
       revoked.push(workflow.replaces!);
     }
-    store.append({ t: 'scep', step: 'finish', txid: workflow.txid, serial: issued.serial, reason: 'issued', at: now });
-    await store.commit();
+    // Written later when it cannot be now: a workflow whose certificate is recorded ends with it either way (see above).
+    store.appendOrDefer({ t: 'scep', step: 'finish', txid: workflow.txid, serial: issued.serial, reason: 'issued', at: now });
+    try {
+      await store.commit();
+    } catch (e) {
+      if (!(e instanceof StoreError)) throw e;
+      // The store withheld the certificate and took the workflow back to pending: issued again on a later poll.
+      log.warn({ event: 'scep.retry', txid: workflow.txid, reason: e.message }, `SCEP workflow ${workflow.txid}: certificate withheld (${e.clientReason}); it stays pending`);
+      return { status: 'PENDING' };
+    }
     faultPoint('server.scep-after-flush');
     store.recordIssued(issued.entry, issued.der);
     log.info({ event: 'cert.issued', req: workflow.req, serial: issued.serial, subject, front: 'scep', txid: workflow.txid }, 'certificate issued');
@@ -413,9 +439,10 @@ export class ScepService {
     for (const workflow of store.db.scep.all()) {
       const old = workflow.replaces === undefined ? undefined : store.db.get(workflow.replaces);
       if (workflow.state !== 'issued' || !old || old.status !== 'V' || (workflow.finished ?? now) + config.scepRevokeDelay * HOUR_MS > now) continue;
-      if (store.append({ t: 'revoke', serial: old.serial, reason: config.scepRevokeOnReplace, at: now, by: `SCEP_REVOKE_ON_REPLACE (${workflow.txid})` })) revoked.push(old.serial);
+      // From a timer: a revocation the journal cannot take now is written once it can, never thrown.
+      if (store.appendOrDefer({ t: 'revoke', serial: old.serial, reason: config.scepRevokeOnReplace, at: now, by: `SCEP_REVOKE_ON_REPLACE (${workflow.txid})` })) revoked.push(old.serial);
     }
-    if (revoked.length > 0) void store.commit().then(() => this.announceRevocations(revoked, 'replaced by SCEP renewal', 'delayed', 'renewal'));
+    if (revoked.length > 0) void store.commit().then(() => this.announceRevocations(revoked, 'replaced by SCEP renewal', 'delayed', 'renewal'), () => undefined);
   }
 
   private answer(id: string, answer: ScepAnswer): void {

@@ -1,90 +1,100 @@
 /**
- * The server's side of the CA database: the only writer. Appends journal
- * records (plain writes: they survive a process crash), makes them durable
- * with one fdatasync per batch (GroupCommit), and keeps the derived files
- * (index.txt, newcerts/, serial, crlnumber) in step without flushing them:
- * they are rebuilt from the journal at start-up when behind.
+ * The server's side of the CA database: the only writer.
+ *
+ * - The journal (journal-writer.ts) is the record: every write checked, one
+ *   fdatasync per batch of requests (GroupCommit) before any answer, a
+ *   failed write cut off, a failed flush followed by a rewrite from what is
+ *   known to be on disk before anything more is acknowledged, and issuance
+ *   stopped with an alert when even that fails.
+ * - index.txt, newcerts/, serial and crlnumber are derived: appended or
+ *   written after the answer without a flush, repaired when a write failed
+ *   (the index is rewritten, a newcerts/ file kept in memory until it can be
+ *   written), and made durable by checkpoints.
+ * - A checkpoint runs on its own (journal bytes, records, time), off the
+ *   issuance path: it waits for the derived files of the records before its
+ *   position, flushes them and the journal, and then moves checkpoint.json,
+ *   which also keeps the recent request outcomes. Start-up reads index.txt
+ *   and the journal after the checkpoint: its time and memory depend on the
+ *   database and the checkpoint interval, never on the uptime.
+ * - The free-space reserve (disk-reserve.ts) refuses new requests before
+ *   the disk is full, so that revocations, CRLs and checkpoints still find
+ *   room.
  */
-import {
-  closeSync,
-  constants,
-  existsSync,
-  fdatasync,
-  fsyncSync,
-  ftruncateSync,
-  mkdirSync,
-  openSync,
-  readFileSync,
-  renameSync,
-  writeFileSync,
-  writeSync,
-} from 'node:fs';
+import { constants, existsSync, fdatasync, ftruncateSync, mkdirSync, openSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { CaDatabase, type CertEntry } from '@etoken-ca/contract/core/cadb/database';
+import { CaDatabase, INDEX_CHUNK_LINES, type CertEntry } from '@etoken-ca/contract/core/cadb/database';
 import { formatIndexLine } from '@etoken-ca/contract/core/cadb/index-line';
-import { encodeRecord, type JournalRecord } from '@etoken-ca/contract/core/cadb/journal';
-import { caLayout, segmentName, type CaLayout, type Checkpoint } from '@etoken-ca/contract/core/cadb/layout';
+import type { JournalRecord } from '@etoken-ca/contract/core/cadb/journal';
+import { caLayout, rewrittenIndexName, segmentName, type CaLayout, type Checkpoint } from '@etoken-ca/contract/core/cadb/layout';
 import { loadCaDatabase } from '@etoken-ca/contract/io/cadb/load';
-import { issuedCertificate, type RecordedCertificate } from '@etoken-ca/contract/io/cadb/recent-records';
-import { pemBytes } from '@etoken-ca/x509/pem';
+import type { AuditLog } from '../audit-log.js';
+import { closeQuietly, fsyncDir, fsyncPath, unlinkQuietly, writeAll, writeAllAsync, writeFileAtomic, writeFileAtomicAsync } from './checked-io.js';
+import { DiskReserve, type DiskSpace, type ReserveChange } from './disk-reserve.js';
 import { GroupCommit } from './group-commit.js';
+import { JournalWriter } from './journal-writer.js';
+import { NewcertsFiles } from './newcerts.js';
+import { isDiskFull, storeError, StoreError } from './store-error.js';
+
+export { writeFileAtomic } from './checked-io.js';
+export { derToPem } from './newcerts.js';
 
 const fdatasyncAsync = promisify(fdatasync);
+const MB = 1024 * 1024;
 
-/** Rotate the journal and rewrite index.txt once a segment holds this much. */
-const SEGMENT_LIMIT = 64 * 1024 * 1024;
-
-/**
- * How long a finished request's outcome is kept, across checkpoints and
- * restarts, to answer its client again instead of signing twice: far longer
- * than any client waits (CLIENT_TIMEOUT is at most 110 s).
- */
-export const OUTCOME_RETENTION_MS = 15 * 60_000;
-
-/**
- * newcerts/ files are written without a flush; the kernel writes them back
- * within about 35 s (dirty_expire 30 s, writeback every 5 s). Start-up checks
- * the files of the certificates recorded this long before the checkpoint,
- * whose records a checkpoint may have put out of replay before the machine
- * lost power.
- */
-const NEWCERTS_CHECK_WINDOW_MS = 10 * 60_000;
-
-export function derToPem(der: Buffer, label = 'CERTIFICATE'): string {
-  return pemBytes(der, label).toString('latin1');
+export interface StoreSettings {
+  /** A journal segment is closed, and the next one begun, once it holds this much. */
+  readonly segmentBytes: number;
+  /** A checkpoint runs once this many journal bytes, or records, came after the last one, */
+  readonly checkpointBytes: number;
+  readonly checkpointRecords: number;
+  /** ... or this long after it, when anything came at all. */
+  readonly checkpointIntervalMs: number;
+  /** How long a finished request's outcome is kept (in memory and across restarts) to answer its client again instead of signing twice. */
+  readonly outcomeRetentionMs: number;
+  /** Free space kept in CA_DIR's filesystem for revocations, CRLs and checkpoints: below it new requests are refused. */
+  readonly reserveBytes: number;
 }
 
 /**
- * Writes a file atomically in a root-only directory: temp, fsync, rename.
- * Large contents come as pieces, never as one string. Returns the bytes written.
+ * Outcomes are needed while a client may still wait for its answer (at most
+ * CLIENT_TIMEOUT from its request, 110 s at most) and while its lock may
+ * still be seen (a client that gave up removes it; the sweeper removes a dead
+ * client's CLIENT_TIMEOUT + 10 s after first seeing it, rescanning every 2
+ * s): CLIENT_TIMEOUT and half a minute. Kept longer they would only cost
+ * memory, and time at a restart: at a thousand certificates a second, each
+ * minute of outcomes is some 60,000 of them.
  */
-export function writeFileAtomic(path: string, data: string | Buffer | Iterable<string>, mode = 0o644): number {
-  const tmp = `${path}.tmp`;
-  const fd = openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW, mode);
-  let bytes = 0;
-  try {
-    const pieces = typeof data === 'string' || Buffer.isBuffer(data) ? [data] : data;
-    for (const piece of pieces) {
-      const buffer = typeof piece === 'string' ? Buffer.from(piece) : piece;
-      for (let offset = 0; offset < buffer.length; ) offset += writeSync(fd, buffer, offset);
-      bytes += buffer.length;
-    }
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(tmp, path);
-  return bytes;
+export const outcomeRetentionMs = (clientTimeoutS: number): number => (clientTimeoutS + 30) * 1000;
+
+export const DEFAULT_STORE_SETTINGS: StoreSettings = {
+  segmentBytes: 16 * MB,
+  checkpointBytes: 64 * MB,
+  checkpointRecords: 100_000,
+  checkpointIntervalMs: 300_000,
+  outcomeRetentionMs: outcomeRetentionMs(60),
+  reserveBytes: 64 * MB,
+};
+
+/** The settings a configuration gives: a checkpoint after four segments' worth of journal. */
+export function storeSettings(config: { journalSegmentKb: number; checkpointInterval: number; clientTimeout: number; caDiskReserveMb: number }): StoreSettings {
+  const segmentBytes = config.journalSegmentKb * 1024;
+  return {
+    segmentBytes,
+    checkpointBytes: 4 * segmentBytes,
+    checkpointRecords: DEFAULT_STORE_SETTINGS.checkpointRecords,
+    checkpointIntervalMs: config.checkpointInterval * 1000,
+    outcomeRetentionMs: outcomeRetentionMs(config.clientTimeout),
+    reserveBytes: config.caDiskReserveMb * MB,
+  };
 }
 
-function fsyncDir(dir: string): void {
-  const fd = openSync(dir, constants.O_RDONLY | constants.O_DIRECTORY);
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
+export interface StoreOptions {
+  readonly clock?: () => number;
+  readonly settings?: Partial<StoreSettings>;
+  readonly log?: AuditLog;
+  /** Tells the operator (the notifier); never throws. */
+  readonly notify?: (event: string, details: Record<string, unknown>) => void;
 }
 
 export interface StartupReport {
@@ -93,190 +103,660 @@ export interface StartupReport {
   readonly tornBytes: number;
   /** Serials reserved but never recorded: withheld now. */
   readonly withheld: readonly string[];
-  /** newcerts/ files found missing or different from the journal's certificate, and written again. */
+  /** newcerts/ files of replayed records found missing or different from the journal's certificate, and written again. */
   readonly newcertsRewritten: readonly string[];
+}
+
+const NO_LOG: AuditLog = { info: () => undefined, warn: () => undefined, error: () => undefined };
+const MAINTENANCE_MS = 1000;
+const FORGET_EVERY_MS = 10_000;
+const CHECKPOINT_RETRY_MS = 10_000;
+const ROTATION_RETRY_MS = 10_000;
+/** A checkpoint waits this long at most for the derived files of the records before its position. */
+const DRAIN_TIMEOUT_MS = 60_000;
+
+/** The index.txt rewritten by a running checkpoint, and what has gone into it since its rows were generated. */
+interface RewrittenIndex {
+  readonly fd: number;
+  readonly path: string;
+  /** Rows from here on get their lines appended to it too, until it replaces index.txt. */
+  readonly fromRow: number;
+  bytes: number;
+  failed: boolean;
 }
 
 export class CaStore {
   readonly db: CaDatabase;
   readonly layout: CaLayout;
-  private journalFd: number;
-  private segment: number;
-  private segmentBytes: number;
-  private indexFd: number;
-  private indexBytes: number;
+  startup: StartupReport = { certificates: 0, replayed: 0, tornBytes: 0, withheld: [], newcertsRewritten: [] };
+  private readonly settings: StoreSettings;
+  private readonly clock: () => number;
+  private readonly log: AuditLog;
+  private readonly notify: (event: string, details: Record<string, unknown>) => void;
   private readonly commits: GroupCommit;
+  private readonly reserve: DiskReserve;
+  private readonly newcerts: NewcertsFiles;
+  /** close() was called: nothing more is written, flushed or recovered. */
+  private closed = false;
+  private index: { fd: number; bytes: number };
+  /** index.txt lacks lines or holds lines that changed since: the next checkpoint rewrites it. */
+  private indexStale: boolean;
+  private lineChanges = 0;
+  private rewritten: RewrittenIndex | null = null;
   /** Issued or withheld serials whose records are appended but whose index line is not written yet. */
   private readonly unindexed = new Set<string>();
-  /** Of those, the ones a checkpoint has already put into index.txt. */
+  /** Of those, the ones a checkpoint's rewrite has put into index.txt already. */
   private readonly indexedEarly = new Set<string>();
-  readonly startup: StartupReport;
+  /** Records that must be written (withholds, releases) and could not be yet: written when the disk lets us. */
+  private readonly deferred: JournalRecord[] = [];
+  /** Withheld by a failed flush (their batch was never answered), whose index lines come once the journal is rewritten. */
+  private readonly recoveredWithheld: CertEntry[] = [];
+  /** Set when the journal could not be brought back after a failure: issuance is stopped until it can. */
+  private failed: StoreError | null = null;
+  private generation: number;
+  private lastCheckpoint: { at: number; bytes: number; records: number };
+  private checkpointTail: Promise<void> = Promise.resolve();
+  private checkpointBusy = false;
+  private checkpointRetryAt = 0;
+  private rotationScheduled = false;
+  private rotationRetryAt = 0;
+  private recoveryScheduled = false;
+  private lastForget = 0;
+  private timer: NodeJS.Timeout | null = null;
 
-  constructor(caDir: string, private readonly clock: () => number = Date.now) {
-    this.layout = caLayout(caDir);
-    for (const dir of [this.layout.dir, this.layout.newcerts, this.layout.journal, this.layout.crl]) {
-      mkdirSync(dir, { recursive: true, mode: 0o700 });
+  private constructor(
+    layout: CaLayout,
+    db: CaDatabase,
+    private readonly journal: JournalWriter,
+    indexFd: number,
+    indexBytes: number,
+    indexStale: boolean,
+    checkpoint: Checkpoint,
+    newcerts: NewcertsFiles,
+    options: StoreOptions,
+  ) {
+    this.layout = layout;
+    this.db = db;
+    this.settings = { ...DEFAULT_STORE_SETTINGS, ...options.settings };
+    this.clock = options.clock ?? Date.now;
+    this.log = options.log ?? NO_LOG;
+    this.notify = options.notify ?? (() => undefined);
+    this.index = { fd: indexFd, bytes: indexBytes };
+    this.indexStale = indexStale;
+    this.generation = checkpoint.generation;
+    this.lastCheckpoint = { at: this.clock(), bytes: 0, records: 0 };
+    this.newcerts = newcerts;
+    this.commits = new GroupCommit(() => this.flush());
+    this.reserve = new DiskReserve(layout.dir, () => (this.settings.reserveBytes > 0 ? this.settings.reserveBytes + this.index.bytes : 0));
+  }
+
+  /**
+   * Opens the CA directory as the server starts: loads it, cuts a torn
+   * journal tail, brings index.txt and the replayed records' newcerts/ files
+   * up to the journal, withholds serials whose signature is uncertain, and
+   * checkpoints when anything was replayed.
+   */
+  static async open(caDir: string, options: StoreOptions = {}): Promise<CaStore> {
+    const layout = caLayout(caDir);
+    for (const dir of [layout.dir, layout.newcerts, layout.journal, layout.crl]) mkdirSync(dir, { recursive: true, mode: 0o700 });
+    if (!existsSync(layout.indexAttr)) writeFileAtomic(layout.indexAttr, 'unique_subject = no\n');
+    const clock = options.clock ?? Date.now;
+    const retention = options.settings?.outcomeRetentionMs ?? DEFAULT_STORE_SETTINGS.outcomeRetentionMs;
+    let store: CaStore | undefined;
+    const newcerts = new NewcertsFiles(layout.newcerts, (error, serial) => store?.writeFailed(error, `newcerts/${serial}.pem`));
+    const newcertsRewritten: string[] = [];
+    const loaded = loadCaDatabase(caDir, {
+      outcomesSince: clock() - retention,
+      onReplayed: (record) => {
+        if (record.t === 'issue' && newcerts.ensure(record.serial, Buffer.from(record.der, 'base64'))) newcertsRewritten.push(record.serial);
+        // Imported certificates (a one-time migration, from a journal that holds them) get their files once.
+        if (record.t === 'import' && record.der !== undefined) newcerts.write(record.serial, Buffer.from(record.der, 'base64'), true);
+      },
+    });
+    const journal = JournalWriter.open(layout.journal, loaded.end);
+    // A checkpoint that rewrote the index and stopped before renaming it: the rename finishes now.
+    if (loaded.indexFile !== layout.index) {
+      renameSync(loaded.indexFile, layout.index);
+      fsyncDir(layout.dir);
     }
-    if (!existsSync(this.layout.indexAttr)) writeFileAtomic(this.layout.indexAttr, 'unique_subject = no\n');
-
-    const loaded = loadCaDatabase(caDir, { outcomesSince: this.clock() - OUTCOME_RETENTION_MS, certificatesWithin: NEWCERTS_CHECK_WINDOW_MS });
-    this.db = loaded.db;
-    this.segment = loaded.end.segment;
-    this.journalFd = openSync(join(this.layout.journal, segmentName(this.segment)), constants.O_WRONLY | constants.O_CREAT | constants.O_APPEND, 0o600);
-    if (loaded.end.tornBytes > 0) ftruncateSync(this.journalFd, loaded.end.offset);
-    this.segmentBytes = loaded.end.offset;
-    this.indexFd = -1;
-    this.indexBytes = loaded.checkpoint.indexBytes;
-    this.commits = new GroupCommit(() => fdatasyncAsync(this.journalFd));
-
-    const withheld: string[] = [];
-    for (const { serial, req } of this.db.uncertain()) {
-      this.append({ t: 'withhold', req, serial, why: 'signature outcome unknown after a restart', at: this.clock() });
-      withheld.push(serial);
+    const indexFd = openSync(layout.index, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT, 0o644);
+    try {
+      ftruncateSync(indexFd, loaded.checkpoint.indexBytes);
+    } catch (e) {
+      closeQuietly(indexFd);
+      journal.close();
+      throw e;
     }
-    if (withheld.length > 0) fsyncSync(this.journalFd);
-    // Derived files are behind the journal whenever anything was replayed: rebuild them once.
-    this.checkpoint(loaded.replayed.length > 0 || withheld.length > 0 || !existsSync(this.layout.index));
-    this.unindexed.clear();
-    this.indexedEarly.clear();
-    // Both lists are before the checkpoint just made: their files must be whole and on disk now.
-    const replayedCertificates = loaded.replayed.map(issuedCertificate).filter((c): c is RecordedCertificate => c !== null);
-    const newcertsRewritten = [...loaded.recentCertificates, ...replayedCertificates].filter((c) => this.ensureNewcert(c));
-    if (newcertsRewritten.length > 0) fsyncDir(this.layout.newcerts);
-    // Imported certificates (a one-time migration, from a journal that holds them) get their files once, unflushed.
-    for (const r of loaded.replayed) if (r.t === 'import' && r.der !== undefined) this.writeNewcert(r.serial, Buffer.from(r.der, 'base64'), true);
-    this.startup = {
-      certificates: this.db.size,
-      replayed: loaded.replayed.length,
+    store = new CaStore(layout, loaded.db, journal, indexFd, loaded.checkpoint.indexBytes, loaded.indexStale, loaded.checkpoint, newcerts, options);
+    // The rows the journal added after the index: their lines, in row order.
+    for (let row = loaded.indexRows; row < store.db.size; row += INDEX_CHUNK_LINES) {
+      store.appendIndexText(store.db.indexLines(row, Math.min(store.db.size, row + INDEX_CHUNK_LINES)));
+    }
+
+    const withheld: CertEntry[] = [];
+    for (const { serial, req } of store.db.uncertain()) {
+      // On a full disk the record waits (deferred) and the serial stays reserved: it is never issued again either way.
+      const entry = store.appendOrDefer({ t: 'withhold', req, serial, why: 'signature outcome unknown after a restart', at: clock() });
+      if (entry) withheld.push(entry);
+    }
+    if (withheld.length > 0) {
+      // After a failed flush the store writes their lines itself, once the journal is rewritten (withholdFailedBatch).
+      const durable = await store.commit().then(
+        () => true,
+        () => false,
+      );
+      if (durable) for (const entry of withheld) store.recordWithheld(entry);
+    }
+    if (loaded.replayed > 0 || withheld.length > 0 || loaded.end.tornBytes > 0 || store.indexStale || !existsSync(layout.checkpoint)) {
+      await store.checkpoint().catch((e: Error) => store!.log.warn({ event: 'db.checkpoint-failed', err: e.message }, `checkpoint at start-up failed: ${e.message}`));
+    }
+    store.lastCheckpoint = { ...store.lastCheckpoint, at: clock() };
+    store.startup = {
+      certificates: store.db.size,
+      replayed: loaded.replayed,
       tornBytes: loaded.end.tornBytes,
-      withheld,
-      newcertsRewritten: newcertsRewritten.map((c) => c.serial),
+      withheld: withheld.map((e) => e.serial),
+      newcertsRewritten,
     };
+    return store;
   }
 
-  /** Appends a record (not yet durable) and applies it to the in-memory database. */
+  /** Starts the maintenance timer: disk reserve, flushes, automatic checkpoints, forgetting outcomes, recovery. */
+  start(): void {
+    this.checkDisk();
+    this.timer = setInterval(() => this.maintain(), MAINTENANCE_MS);
+    this.timer.unref();
+  }
+
+  /** Why new certificate requests must be refused now (exit 75), or null when they may be taken. */
+  refusal(): StoreError | null {
+    if (this.failed) return this.failed;
+    if (this.reserve.low) return new StoreError('disk-full', `free space in ${this.layout.dir} below the reserve (CA_DISK_RESERVE_MB)`);
+    return null;
+  }
+
+  /** Appends a record (not yet durable) and applies it to the database. Throws a StoreError when it could not be written. */
   append(record: JournalRecord): CertEntry | undefined {
-    const line = Buffer.from(encodeRecord(record));
-    writeSync(this.journalFd, line);
-    this.segmentBytes += line.length;
-    if (record.t === 'issue' || record.t === 'withhold') this.unindexed.add(record.serial);
-    return this.db.apply(record);
+    if (this.failed) throw this.failed;
+    if (this.closed) throw new StoreError('unavailable', 'the CA database is closed');
+    const serial = record.t === 'revoke' || record.t === 'withhold' ? record.serial : undefined;
+    const existed = serial !== undefined && this.db.rowOf(serial) >= 0;
+    try {
+      this.journal.append(record);
+    } catch (e) {
+      const error = storeError(e, 'journal');
+      this.writeFailed(error, `journal/${segmentName(this.journal.segment)}`);
+      // The torn record could not even be cut off: nothing more is appended until the journal is rewritten (never during a flush).
+      if (!this.journal.usable) this.scheduleRecovery();
+      throw error;
+    }
+    if (record.t === 'issue' || (record.t === 'withhold' && !existed)) this.unindexed.add(record.serial);
+    const entry = this.db.apply(record);
+    // A line index.txt holds changed (a revocation), or a row came without one (an import): the index is rewritten.
+    if ((entry && existed) || record.t === 'import') this.lineChanged();
+    if (this.journal.end >= this.settings.segmentBytes) this.scheduleRotation();
+    return entry;
   }
 
-  /** Resolves when every record appended so far is on disk. */
+  /** append(), and when the record cannot be written now, written later (before the next checkpoint): for records that must not be lost. */
+  appendOrDefer(record: JournalRecord): CertEntry | undefined {
+    try {
+      return this.append(record);
+    } catch (e) {
+      if (!(e instanceof StoreError)) throw e;
+      this.deferred.push(record);
+      return undefined;
+    }
+  }
+
+  /**
+   * A withhold that must be recorded: now, or as soon as the journal takes it
+   * (appendOrDefer); its index line follows once it is durable. Resolves once
+   * that is settled either way; never rejects.
+   */
+  async withhold(record: Extract<JournalRecord, { t: 'withhold' }>): Promise<void> {
+    const entry = this.appendOrDefer(record);
+    // A failed flush writes the line itself once the journal is rewritten (withholdFailedBatch).
+    if (entry && (await this.commit().then(() => true, () => false))) this.recordWithheld(entry);
+  }
+
+  /** append() for a record that only informs (an answer was published): a failure is logged by the store, never thrown. */
+  note(record: JournalRecord): void {
+    try {
+      this.append(record);
+    } catch (e) {
+      if (!(e instanceof StoreError)) throw e;
+    }
+  }
+
+  /** Resolves when every record appended so far is on disk; rejects with a StoreError when it could not be made so. */
   commit(): Promise<void> {
+    if (this.failed) return Promise.reject(this.failed);
     return this.commits.commit();
   }
 
-  /** After an issue record is durable: the derived files (not flushed: rebuilt from the journal if lost). */
+  /** After an issue record is durable: the derived files (not flushed: see the header). Never throws. */
   recordIssued(entry: CertEntry, der: Buffer): void {
-    this.appendIndexLineOnce(entry);
-    this.writeNewcert(entry.serial, der, false);
+    this.writeIndexLine(entry);
+    this.newcerts.write(entry.serial, der);
   }
 
-  /** A withheld serial gets its R line at once (a new line: no rewrite). */
-  recordWithheld(entry: CertEntry | undefined): void {
-    if (entry) this.appendIndexLineOnce(entry);
+  /** A withheld serial gets its R line at once (a new line: no rewrite). Never throws. */
+  private recordWithheld(entry: CertEntry): void {
+    this.writeIndexLine(entry);
   }
 
-  /**
-   * checkpoint() for a running server (the CRL path): waits until no journal
-   * flush is in flight, so the segment is never swapped under one.
-   */
-  checkpointWhenIdle(): Promise<void> {
-    return this.commits.whenIdle(() => this.checkpoint());
-  }
-
-  get needsRotation(): boolean {
-    return this.segmentBytes > SEGMENT_LIMIT;
-  }
-
-  /**
-   * Writes the derived files from memory and moves the checkpoint to the end
-   * of the journal, starting a new segment. Whole-file rewrite: for start-up,
-   * the CRL path and rotation, never per issuance.
-   */
-  checkpoint(rewriteIndex = true): void {
-    fsyncSync(this.journalFd);
-    if (!rewriteIndex && this.indexFd < 0) {
-      // Start-up with nothing to replay: lines after the checkpoint are cut, the rest is current.
-      this.indexFd = openSync(this.layout.index, constants.O_WRONLY | constants.O_APPEND);
-      ftruncateSync(this.indexFd, this.indexBytes);
-      fsyncSync(this.indexFd);
-    } else if (rewriteIndex) {
-      if (this.indexFd >= 0) closeSync(this.indexFd);
-      const bytes = writeFileAtomic(this.layout.index, this.db.indexChunks());
-      // Requests still between their journal record and recordIssued/recordWithheld are in this text already.
-      for (const serial of this.unindexed) this.indexedEarly.add(serial);
-      this.indexBytes = bytes;
-      this.indexFd = openSync(this.layout.index, constants.O_WRONLY | constants.O_APPEND);
-    } else {
-      fsyncSync(this.indexFd);
-    }
-    const crl = this.db.crlState;
-    writeFileAtomic(this.layout.crlNumber, `${(crl.lastNumber + 1).toString(16).toUpperCase().padStart(2, '0')}\n`);
-    // openssl ca's next serial, for an operator who runs it by hand: one no certificate here has.
-    writeFileAtomic(this.layout.serial, `${this.db.unusedSerial()}\n`);
-    closeSync(this.journalFd);
-    this.segment += 1;
-    this.journalFd = openSync(join(this.layout.journal, segmentName(this.segment)), constants.O_WRONLY | constants.O_CREAT | constants.O_APPEND, 0o600);
-    this.segmentBytes = 0;
-    // Serials being signed now were reserved before the checkpoint: the new segment must know them, or after a
-    // restart their issue or withhold record (after the checkpoint) would find no reservation and be dropped.
-    for (const record of this.db.reservationRecords(this.clock())) this.append(record);
-    // Live SCEP workflows and unused challenges, likewise: their records before the checkpoint are not replayed.
-    for (const record of this.db.scep.carryOver(this.clock())) this.append(record);
-    fsyncDir(this.layout.journal);
-    const checkpoint: Checkpoint = { segment: this.segment, offset: 0, indexBytes: this.indexBytes, crl };
-    writeFileAtomic(this.layout.checkpoint, `${JSON.stringify(checkpoint)}\n`, 0o600);
-    fsyncDir(this.layout.dir);
-    this.db.forgetOutcomes(this.clock() - OUTCOME_RETENTION_MS);
+  /** The certificate of an earlier issuance, as newcerts/ holds it. Throws when the file cannot be read. */
+  issuedPem(serial: string): string {
+    return this.newcerts.pem(serial);
   }
 
   close(): void {
-    fsyncSync(this.journalFd);
-    closeSync(this.journalFd);
-    if (this.indexFd >= 0) closeSync(this.indexFd);
+    this.closed = true;
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    try {
+      this.journal.close();
+    } finally {
+      for (const fd of [this.index.fd, this.rewritten?.fd ?? -1]) if (fd >= 0) closeQuietly(fd);
+      this.index.fd = -1;
+      this.rewritten = null;
+    }
   }
 
-  /** Appends an entry's index line unless a checkpoint has written the whole index with it already. */
-  private appendIndexLineOnce(entry: CertEntry): void {
+  // ---- journal flushes and failures
+
+  private async flush(): Promise<void> {
+    if (this.failed) throw this.failed;
+    if (this.closed) throw new StoreError('unavailable', 'the CA database is closed');
+    const segment = this.journal.segment;
+    const upTo = this.journal.end;
+    try {
+      await this.journal.flush();
+    } catch (e) {
+      const error = storeError(e, 'journal flush');
+      this.log.error({ event: 'db.flush-failed', segment, err: error.message }, `journal flush failed: ${error.message}; rewriting it from what is on disk`);
+      this.withholdFailedBatch(segment, upTo);
+      this.recover(error);
+      throw error;
+    }
+  }
+
+  /**
+   * The batch whose flush failed was never answered: its certificates are
+   * withheld (their issue records become withhold records when the journal is
+   * written again), a SCEP workflow that was to end with one of them is
+   * pending again, and its withholds get their index lines after that.
+   */
+  private withholdFailedBatch(segment: number, upTo: number): void {
+    if (segment !== this.journal.segment) return;
+    const withheld = new Set<string>();
+    this.journal.pending.forEach((pending, i) => {
+      if (pending.end > upTo) return;
+      const r = pending.record;
+      if (r.t === 'issue') {
+        const withhold: JournalRecord = { t: 'withhold', req: r.req, serial: r.serial, why: 'the journal flush failed before the answer', at: this.clock() };
+        this.replaceFailed(i, withhold);
+        withheld.add(r.serial);
+      } else if (r.t === 'withhold') {
+        const entry = this.db.get(r.serial);
+        if (entry) this.recoveredWithheld.push(entry);
+      } else if (r.t === 'scep' && r.step === 'finish' && r.serial !== undefined && withheld.has(r.serial)) {
+        const reopened = this.db.scep.reopened(r.txid, this.clock());
+        if (reopened) this.replaceFailed(i, reopened);
+      }
+    });
+  }
+
+  /** A record of a failed batch replaced before the journal is written again, and applied to the database. */
+  private replaceFailed(index: number, record: JournalRecord): void {
+    this.journal.replacePending(index, record);
+    const entry = this.db.apply(record);
+    if (record.t === 'withhold' && entry) this.recoveredWithheld.push(entry);
+  }
+
+  /** Rewrites the journal from what is on disk (journal-writer.ts); on failure, stops issuance with an alert and tries again later. */
+  private recover(cause: StoreError): void {
+    if (this.closed) return;
+    try {
+      this.journal.rewrite();
+    } catch (e) {
+      const error = storeError(e, 'journal');
+      if (!this.failed) {
+        const message = `The CA journal cannot be written (${error.message}, after ${cause.message}): etoken-ca-server refuses certificate requests until it can. Check the disk of ${this.layout.dir}.`;
+        this.log.error({ event: 'db.unavailable', err: error.message, cause: cause.message }, message);
+        this.notify('alert.ca-database', { message, error: error.message });
+      }
+      this.failed = new StoreError('unavailable', `issuance stopped: ${error.message}`, error.code);
+      return;
+    }
+    const wasFailed = this.failed !== null;
+    this.failed = null;
+    for (const entry of this.recoveredWithheld.splice(0)) this.writeIndexLine(entry);
+    this.log.warn(
+      { event: 'db.recovered', segment: this.journal.segment, bytes: this.journal.end, cause: cause.message },
+      `journal rewritten from what is on disk and flushed${wasFailed ? ': issuance resumes' : ''}`,
+    );
+  }
+
+  private scheduleRecovery(): void {
+    if (this.recoveryScheduled) return;
+    this.recoveryScheduled = true;
+    void this.commits.whenIdle(() => {
+      this.recoveryScheduled = false;
+      if (this.failed || !this.journal.usable) this.recover(this.failed ?? new StoreError('write-failed', 'a torn journal record could not be cut off'));
+    });
+  }
+
+  private scheduleRotation(): void {
+    if (this.rotationScheduled || this.clock() < this.rotationRetryAt) return;
+    this.rotationScheduled = true;
+    void this.commits.whenIdle(() => {
+      this.rotationScheduled = false;
+      if (this.failed || this.journal.end < this.settings.segmentBytes) return;
+      const from = this.journal.segment;
+      try {
+        this.journal.rotate();
+      } catch (e) {
+        const error = storeError(e, 'journal rotation');
+        this.writeFailed(error, `journal/${segmentName(from)}`);
+        this.rotationRetryAt = this.clock() + ROTATION_RETRY_MS;
+        // The flush before the switch failed: written again like after any failed flush (nobody waited on it yet).
+        if (this.journal.segment === from && error.message.includes('fdatasync')) this.recover(error);
+        return;
+      }
+      this.log.info({ event: 'db.rotated', segment: this.journal.segment }, `journal continues in segment ${this.journal.segment}`);
+    });
+  }
+
+  /** A write of the CA directory failed: logged, and a full disk noticed at once. */
+  private writeFailed(error: StoreError, file: string): void {
+    this.log.warn({ event: 'db.write-failed', file, code: error.code, err: error.message }, `cannot write ${file}: ${error.message}`);
+    if (error.problem === 'disk-full' || isDiskFull(error)) {
+      const change = this.reserve.markFull();
+      if (change) this.reserveChanged(change);
+    }
+  }
+
+  // ---- index.txt
+
+  private lineChanged(): void {
+    this.lineChanges++;
+    this.indexStale = true;
+  }
+
+  /** Appends an entry's index line unless a checkpoint's rewrite holds it already. */
+  private writeIndexLine(entry: CertEntry): void {
     this.unindexed.delete(entry.serial);
     if (this.indexedEarly.delete(entry.serial)) return;
     const line = Buffer.from(formatIndexLine(entry));
-    writeSync(this.indexFd, line);
-    this.indexBytes += line.length;
-  }
-
-  /** The certificate of an earlier issuance, as newcerts/ holds it (start-up rewrote any a crash left incomplete). Throws when the file cannot be read. */
-  issuedPem(serial: string): string {
-    return readFileSync(this.newcertPath(serial), 'latin1');
-  }
-
-  private newcertPath(serial: string): string {
-    return join(this.layout.newcerts, `${serial}.pem`);
-  }
-
-  private writeNewcert(serial: string, der: Buffer, mayExist: boolean): void {
-    try {
-      writeFileSync(this.newcertPath(serial), derToPem(der), { flag: 'wx', mode: 0o644 });
-    } catch (e) {
-      if (!(mayExist && (e as NodeJS.ErrnoException).code === 'EEXIST')) throw e;
+    this.appendIndexBytes(line);
+    const rewritten = this.rewritten;
+    if (rewritten && !rewritten.failed && this.db.rowOf(entry.serial) >= rewritten.fromRow) {
+      try {
+        writeAll(rewritten.fd, line);
+        rewritten.bytes += line.length;
+      } catch {
+        rewritten.failed = true;
+      }
     }
   }
 
-  /** Writes newcerts/<serial>.pem, flushed, unless it already holds exactly this certificate. Returns whether it wrote. */
-  private ensureNewcert({ serial, der }: RecordedCertificate): boolean {
-    const path = this.newcertPath(serial);
-    const pem = pemBytes(Buffer.from(der, 'base64'), 'CERTIFICATE');
-    let current: Buffer | null = null;
-    try {
-      current = readFileSync(path);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
-    }
-    if (current?.equals(pem)) return false;
-    writeFileAtomic(path, pem);
-    return true;
+  private appendIndexText(text: string): void {
+    if (text !== '') this.appendIndexBytes(Buffer.from(text));
   }
+
+  /** A failed append is cut off; when even that fails the index is closed. Either way the next checkpoint rewrites it. */
+  private appendIndexBytes(bytes: Buffer): void {
+    if (this.index.fd < 0) {
+      this.indexStale = true;
+      return;
+    }
+    try {
+      writeAll(this.index.fd, bytes);
+      this.index.bytes += bytes.length;
+    } catch (e) {
+      this.indexStale = true;
+      try {
+        ftruncateSync(this.index.fd, this.index.bytes);
+      } catch {
+        const fd = this.index.fd;
+        this.index.fd = -1;
+        closeQuietly(fd);
+      }
+      this.writeFailed(storeError(e, 'index.txt'), 'index.txt');
+    }
+  }
+
+  // ---- checkpoints
+
+  /**
+   * Runs a checkpoint after any running one (the CRL path waits for it to
+   * have index.txt show its revocations). Rejects when it could not be
+   * made; the database stays as it was, and the next one tries again.
+   */
+  checkpoint(): Promise<void> {
+    const run = this.checkpointTail.catch(() => undefined).then(() => this.runCheckpoint());
+    this.checkpointTail = run;
+    return run;
+  }
+
+  private async runCheckpoint(): Promise<void> {
+    if (this.failed) throw this.failed;
+    if (this.closed) throw new StoreError('unavailable', 'the CA database is closed');
+    this.checkpointBusy = true;
+    const started = this.clock();
+    const position = { segment: this.journal.segment, offset: this.journal.end };
+    let newcertsToFlush: string[] = [];
+    try {
+      // Serials being signed now were reserved before the position: the journal after it must know them, or
+      // after a restart their issue or withhold record would find no reservation and be dropped.
+      for (const record of this.db.reservationRecords(started)) this.append(record);
+      // Live SCEP workflows and unused challenges, likewise: their records before the position are not replayed.
+      for (const record of this.db.scep.carryOver(started)) this.append(record);
+      const counters = { bytes: this.journal.appendedBytes, records: this.journal.appendedRecords };
+      const crl = this.db.crlState;
+      const changesAtStart = this.lineChanges;
+      // The records before the position have their index lines and newcerts/ files written first.
+      await this.drained([...this.unindexed]);
+      this.newcerts.catchUp();
+      newcertsToFlush = this.newcerts.takeWritten();
+      const generation = this.generation + 1;
+      const rewriting = this.indexStale || this.index.fd < 0;
+      let indexBytes: number;
+      if (rewriting) {
+        indexBytes = await this.rewriteIndex(generation);
+      } else {
+        indexBytes = this.index.bytes;
+        await fdatasyncAsync(this.index.fd);
+      }
+      await this.newcerts.flush(newcertsToFlush);
+      await this.commit();
+      if (this.rewritten?.failed) throw new StoreError('write-failed', 'index.txt: a line could not be added to its rewrite');
+      const checkpoint: Checkpoint = {
+        generation,
+        segment: position.segment,
+        offset: position.offset,
+        indexBytes,
+        crl,
+        outcomes: this.db.recentOutcomes(this.clock() - this.settings.outcomeRetentionMs),
+      };
+      await writeFileAtomicAsync(this.layout.checkpoint, Buffer.from(`${JSON.stringify(checkpoint)}\n`), 0o600);
+      await fsyncPath(this.layout.dir, true);
+      // Committed.
+      this.generation = generation;
+      this.lastCheckpoint = { at: started, ...counters };
+      if (rewriting) this.switchIndex(changesAtStart);
+      this.writeOpensslFiles(crl.lastNumber);
+      this.db.forgetOutcomes(this.clock() - this.settings.outcomeRetentionMs);
+      this.log.info(
+        { event: 'db.checkpoint', generation, segment: position.segment, offset: position.offset, indexBytes, rewritten: rewriting, newcerts: newcertsToFlush.length, ms: this.clock() - started },
+        `checkpoint ${generation}: index.txt reflects the journal up to segment ${position.segment} byte ${position.offset}`,
+      );
+    } catch (e) {
+      this.abandonRewrite();
+      this.newcerts.putBack(newcertsToFlush);
+      throw storeError(e, 'checkpoint');
+    } finally {
+      this.checkpointBusy = false;
+    }
+  }
+
+  /** Waits until these serials have their index lines (their requests are between flush and answer). */
+  private async drained(serials: readonly string[]): Promise<void> {
+    const deadline = this.clock() + DRAIN_TIMEOUT_MS;
+    while (serials.some((s) => this.unindexed.has(s))) {
+      if (this.failed) throw this.failed;
+      if (this.clock() > deadline) throw new StoreError('write-failed', 'records before the checkpoint still have no index line');
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+  }
+
+  /**
+   * Writes the whole index into index.txt.<generation>.new from memory, in
+   * pieces, letting requests run between them; rows added meanwhile are
+   * written too. Once every row is in, lines appended to index.txt are
+   * appended to it as well, until it replaces index.txt. Returns its bytes.
+   */
+  private async rewriteIndex(generation: number): Promise<number> {
+    const path = join(this.layout.dir, rewrittenIndexName(generation));
+    const fd = openSync(path, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_APPEND, 0o644);
+    let bytes = 0;
+    try {
+      let row = 0;
+      while (row < this.db.size) {
+        const to = Math.min(this.db.size, row + INDEX_CHUNK_LINES);
+        const piece = Buffer.from(this.db.indexLines(row, to));
+        await writeAllAsync(fd, piece);
+        bytes += piece.length;
+        row = to;
+      }
+      this.rewritten = { fd, path, fromRow: row, bytes, failed: false };
+      await fdatasyncAsync(fd);
+      // Its name is durable before the checkpoint names it.
+      await fsyncPath(this.layout.dir, true);
+    } catch (e) {
+      if (this.rewritten?.fd !== fd) closeQuietly(fd);
+      this.abandonRewrite();
+      unlinkQuietly(path);
+      throw e;
+    }
+    return bytes;
+  }
+
+  private abandonRewrite(): void {
+    const rewritten = this.rewritten;
+    if (!rewritten) return;
+    this.rewritten = null;
+    closeQuietly(rewritten.fd);
+    unlinkQuietly(rewritten.path);
+  }
+
+  /** After the checkpoint that names it: the rewritten index becomes index.txt. */
+  private switchIndex(changesAtStart: number): void {
+    const rewritten = this.rewritten!;
+    this.rewritten = null;
+    for (const serial of this.unindexed) if (this.db.rowOf(serial) < rewritten.fromRow) this.indexedEarly.add(serial);
+    const old = this.index.fd;
+    this.index = { fd: rewritten.fd, bytes: rewritten.bytes };
+    if (old >= 0) closeQuietly(old);
+    // Lines that changed after their rows were generated are not in it: rewritten again next time.
+    this.indexStale = this.lineChanges !== changesAtStart;
+    try {
+      renameSync(rewritten.path, this.layout.index);
+    } catch (e) {
+      // The checkpoint names the new file, and readers take it while it exists: only the next checkpoint must rewrite.
+      this.indexStale = true;
+      this.writeFailed(storeError(e, 'index.txt: rename'), 'index.txt');
+      return;
+    }
+    try {
+      fsyncDir(this.layout.dir);
+    } catch (e) {
+      this.writeFailed(storeError(e, `${this.layout.dir}: fsync`), this.layout.dir);
+    }
+  }
+
+  /** crlnumber and serial, for an operator who runs openssl ca by hand; not part of the record. */
+  private writeOpensslFiles(lastCrlNumber: number): void {
+    try {
+      writeFileAtomic(this.layout.crlNumber, `${(lastCrlNumber + 1).toString(16).toUpperCase().padStart(2, '0')}\n`);
+      // openssl ca's next serial: one no certificate here has.
+      writeFileAtomic(this.layout.serial, `${this.db.unusedSerial()}\n`);
+    } catch (e) {
+      this.writeFailed(storeError(e, 'crlnumber/serial'), 'crlnumber');
+    }
+  }
+
+  // ---- maintenance
+
+  private maintain(): void {
+    const now = this.clock();
+    this.checkDisk();
+    if (this.failed || !this.journal.usable) {
+      this.scheduleRecovery();
+      return;
+    }
+    this.appendDeferred();
+    if (this.journal.pending.length > 0 && !this.commits.busy) void this.commit().catch(() => undefined);
+    if (now - this.lastForget >= FORGET_EVERY_MS) {
+      this.lastForget = now;
+      this.db.forgetOutcomes(now - this.settings.outcomeRetentionMs);
+    }
+    if (this.checkpointDue(now)) this.backgroundCheckpoint();
+  }
+
+  private checkpointDue(now: number): boolean {
+    if (this.checkpointBusy || now < this.checkpointRetryAt) return false;
+    const bytes = this.journal.appendedBytes - this.lastCheckpoint.bytes;
+    const records = this.journal.appendedRecords - this.lastCheckpoint.records;
+    if (bytes >= this.settings.checkpointBytes || records >= this.settings.checkpointRecords) return true;
+    const repairs = this.indexStale || this.newcerts.behindCount > 0;
+    return (records > 0 || repairs) && now - this.lastCheckpoint.at >= this.settings.checkpointIntervalMs;
+  }
+
+  private backgroundCheckpoint(): void {
+    this.checkpointBusy = true;
+    this.checkpoint().catch((e: Error) => {
+      this.checkpointRetryAt = this.clock() + CHECKPOINT_RETRY_MS;
+      this.log.warn({ event: 'db.checkpoint-failed', err: e.message }, `checkpoint failed, tried again in ${CHECKPOINT_RETRY_MS / 1000} s: ${e.message}`);
+    });
+  }
+
+  private appendDeferred(): void {
+    while (this.deferred.length > 0) {
+      const record = this.deferred[0]!;
+      let entry: CertEntry | undefined;
+      try {
+        entry = this.append(record);
+      } catch {
+        return;
+      }
+      this.deferred.shift();
+      if (record.t === 'withhold' && entry) void this.commit().then(() => this.recordWithheld(entry), () => undefined);
+    }
+  }
+
+  private checkDisk(): void {
+    const change = this.reserve.check();
+    if (change) this.reserveChanged(change);
+  }
+
+  private reserveChanged(change: ReserveChange): void {
+    const space = describeSpace(change.space);
+    if (change.low) {
+      const message = `The filesystem of ${this.layout.dir} has ${space} free, less than the reserve of ${Math.round(change.neededBytes / MB)} MB (CA_DISK_RESERVE_MB and room to rewrite index.txt): new certificate requests are refused (exit 75, "CA disk full") until space is freed; revocations and CRLs go on.`;
+      this.log.warn({ event: 'db.disk-low', freeBytes: change.space.freeBytes, freeInodes: change.space.freeInodes, reserveBytes: change.neededBytes }, message);
+      this.notify('alert.ca-disk-reserve', { message, freeBytes: change.space.freeBytes, reserveBytes: change.neededBytes });
+      return;
+    }
+    this.log.info({ event: 'db.disk-ok', freeBytes: change.space.freeBytes, reserveBytes: change.neededBytes }, `the filesystem of ${this.layout.dir} has ${space} free again: certificate requests are taken again`);
+    this.appendDeferred();
+    // What could not be written while the disk was full (index lines, newcerts/ files) is written now.
+    if ((this.indexStale || this.newcerts.behindCount > 0) && !this.checkpointBusy && !this.failed) this.backgroundCheckpoint();
+  }
+}
+
+function describeSpace(space: DiskSpace): string {
+  return Number.isFinite(space.freeBytes) ? `${(space.freeBytes / MB).toFixed(1)} MB and ${space.freeInodes} inodes` : 'an unknown amount';
 }

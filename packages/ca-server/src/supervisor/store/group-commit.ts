@@ -10,6 +10,11 @@ export class GroupCommit {
 
   constructor(private readonly flush: () => Promise<void>) {}
 
+  /** A flush is running, or callers wait for one. */
+  get busy(): boolean {
+    return this.flushing || this.waiting.length > 0;
+  }
+
   /** Resolves once everything appended before this call is durable. */
   commit(): Promise<void> {
     return new Promise((resolve, reject) => {

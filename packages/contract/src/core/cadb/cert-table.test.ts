@@ -12,9 +12,9 @@ describe('CertTable', () => {
     expect(table.size).toBe(5000);
     expect(table.get(serial(4321))).toEqual({ serial: serial(4321), status: 'V', notAfter: T + 4321, subject: '/CN=user 4321' });
     expect(table.has('ABCDEF')).toBe(false);
-    table.set({ serial: serial(7), status: 'R', notAfter: T, subject: '/CN=user 7', revokedAt: T - 1, reason: 'superseded', withheld: true, req: 'r7' });
+    table.set({ serial: serial(7), status: 'R', notAfter: T, subject: '/CN=user 7', revokedAt: T - 1, reason: 'superseded', withheld: true });
     expect(table.size).toBe(5000);
-    expect(table.get(serial(7))).toEqual({ serial: serial(7), status: 'R', notAfter: T, subject: '/CN=user 7', revokedAt: T - 1, reason: 'superseded', withheld: true, req: 'r7' });
+    expect(table.get(serial(7))).toEqual({ serial: serial(7), status: 'R', notAfter: T, subject: '/CN=user 7', revokedAt: T - 1, reason: 'superseded', withheld: true });
     expect([...table.values()].map((e) => e.serial).slice(0, 9)).toEqual(Array.from({ length: 9 }, (_, n) => serial(n)));
     const revoked: unknown[] = [];
     table.forEachRevoked((row, revokedAt, reason, notAfter) => revoked.push([table.serialAt(row), revokedAt, reason, notAfter]));

@@ -12,7 +12,6 @@ import { REVOCATION_REASONS, type IndexEntry, type RawIndexLine, type Revocation
 export interface CertRow extends IndexEntry {
   /** Signed (or maybe signed) and never handed out. */
   readonly withheld?: boolean;
-  readonly req?: string;
 }
 
 /** revokedAt is NaN when the row has none (an index line without a revocation date). */
@@ -70,8 +69,6 @@ export class CertTable {
   private subjectBytes = 0;
   /** Open addressing: row + 1, EMPTY for a free slot; at most half full. */
   private slots = new Uint32Array(16);
-  /** Request ids are only known for rows written since start-up: kept aside. */
-  private readonly requests = new Map<number, string>();
 
   get size(): number {
     return this.rows;
@@ -93,6 +90,11 @@ export class CertTable {
     return row < 0 ? undefined : this.rowAt(row);
   }
 
+  /** The row of a serial, -1 when it has none. */
+  rowOf(serial: SerialHex): number {
+    return this.find(serial);
+  }
+
   private find(serial: SerialHex): number {
     return this.stageSerial(serial) ? this.findStaged(serial.length) : -1;
   }
@@ -106,7 +108,6 @@ export class CertTable {
     this.subjectPool.write(entry.subject, this.subjectBytes, 'utf8');
     this.placeSubject(row, length);
     this.setFields(row, entry);
-    if (entry.req !== undefined) this.requests.set(row, entry.req);
   }
 
   /** set() for a parsed index.txt line, copying serial and subject bytes from `line`. */
@@ -197,7 +198,7 @@ export class CertTable {
     return this.serialPool.toString('latin1', this.serialStart[row]!, this.serialStart[row]! + this.serialLength[row]!);
   }
 
-  private rowAt(row: number): CertRow {
+  rowAt(row: number): CertRow {
     const status = String.fromCharCode(this.status[row]!) as IndexEntry['status'];
     const entry: { -readonly [K in keyof CertRow]: CertRow[K] } = {
       serial: this.serialAt(row),
@@ -208,8 +209,6 @@ export class CertTable {
     if (!Number.isNaN(this.revokedAt[row]!)) entry.revokedAt = this.revokedAt[row]!;
     if (this.reason[row] !== NO_REASON) entry.reason = REVOCATION_REASONS[this.reason[row]!]!;
     if (this.withheld[row]) entry.withheld = true;
-    const req = this.requests.get(row);
-    if (req !== undefined) entry.req = req;
     return entry;
   }
 

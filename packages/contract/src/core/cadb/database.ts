@@ -10,18 +10,19 @@ import { CertTable, type CertRow, type RevokedRowVisitor } from './cert-table.js
 import { formatIndexLine, parseIndexLineBytes, type RevocationReason } from './index-line.js';
 import type { JournalRecord } from './journal.js';
 import { ScepBook } from '../scep/scep-book.js';
+import type { CheckpointOutcome } from './layout.js';
 
 export type CertEntry = CertRow;
 
 /** Lines per chunk of indexChunks(): large writes, no string of the whole file. */
-const INDEX_CHUNK_LINES = 10_000;
+export const INDEX_CHUNK_LINES = 10_000;
 const NEWLINE = 0x0a;
 
 /**
  * How a request ended, and when (`at`: the time of its journal record). An
  * issued certificate is named by its serial only, its bytes being in
- * newcerts/: outcomes are kept for 15 minutes, and a busy server would
- * otherwise hold every certificate of the last 15 minutes in memory.
+ * newcerts/: a busy server would otherwise hold every certificate of the
+ * outcomes' retention in memory.
  */
 export type Outcome =
   | { readonly kind: 'issued'; readonly serial: SerialHex; readonly at: number }
@@ -180,7 +181,7 @@ export class CaDatabase {
         const r = this.reservations.get(record.serial);
         if (!r) return undefined;
         this.reservations.delete(record.serial);
-        const entry: CertEntry = { serial: record.serial, status: 'V', notAfter: r.notAfter, subject: r.subject, req: record.req };
+        const entry: CertEntry = { serial: record.serial, status: 'V', notAfter: r.notAfter, subject: r.subject };
         this.setCert(entry);
         this.outcomes.set(record.req, outcomeOf(record));
         return entry;
@@ -198,7 +199,6 @@ export class CaDatabase {
           revokedAt: record.at,
           reason: 'cessationOfOperation',
           withheld: true,
-          req: record.req,
         };
         this.crl = { ...this.crl, revokedSinceLastCrl: true };
         this.setCert(entry);
@@ -215,7 +215,13 @@ export class CaDatabase {
         return undefined;
       case 'revoke': {
         const old = this.certs.get(record.serial);
-        if (!old || old.status === 'R') return undefined;
+        if (!old) return undefined;
+        // Already revoked: a replay over an index.txt written after this record (a checkpoint's index may be
+        // ahead of its journal position). The CRL it asked for is still due unless a later record says otherwise.
+        if (old.status === 'R') {
+          this.crl = { ...this.crl, revokedSinceLastCrl: true };
+          return undefined;
+        }
         const entry: CertEntry = { ...old, status: 'R', revokedAt: record.at, reason: record.reason };
         this.setCert(entry);
         this.crl = { ...this.crl, revokedSinceLastCrl: true };
@@ -246,15 +252,8 @@ export class CaDatabase {
     }
   }
 
-  /**
-   * Takes only the outcome from a record older than the checkpoint (its
-   * certificate is in index.txt already), so a request finished just before
-   * a checkpoint or restart is still answered from its record.
-   */
-  recallOutcome(record: JournalRecord): void {
-    if ((record.t === 'issue' || record.t === 'refuse' || record.t === 'withhold') && !this.outcomes.has(record.req)) {
-      this.outcomes.set(record.req, outcomeOf(record));
-    }
+  get outcomeCount(): number {
+    return this.outcomes.size;
   }
 
   /** Forgets outcomes recorded before `before` (ms), to keep memory bounded. */
@@ -262,18 +261,40 @@ export class CaDatabase {
     for (const [req, outcome] of this.outcomes) if (outcome.at < before) this.outcomes.delete(req);
   }
 
+  /** The outcomes recorded since `since` (ms), as a checkpoint keeps them. */
+  recentOutcomes(since: number): CheckpointOutcome[] {
+    const kept: CheckpointOutcome[] = [];
+    for (const [req, o] of this.outcomes) {
+      if (o.at < since) continue;
+      kept.push(o.kind === 'refused' ? [req, o.at, 'r', o.exit, o.reason] : [req, o.at, o.kind === 'issued' ? 'i' : 'w', o.serial]);
+    }
+    return kept;
+  }
+
+  /** Takes back the outcomes a checkpoint kept, those since `since`; an outcome already known (from a later record) wins. */
+  restoreOutcomes(outcomes: readonly CheckpointOutcome[], since: number): void {
+    for (const o of outcomes) {
+      const [req, at] = o;
+      if (at < since || this.outcomes.has(req)) continue;
+      this.outcomes.set(req, o[2] === 'r' ? { kind: 'refused', exit: o[3], reason: o[4], at } : { kind: o[2] === 'i' ? 'issued' : 'withheld', serial: o[3], at });
+    }
+  }
+
+  /** The row of a certificate: rows are numbered in index.txt order and never move. -1 when unknown. */
+  rowOf(serial: SerialHex): number {
+    return this.certs.rowOf(serial);
+  }
+
+  /** The index.txt lines of rows [from, to), as one string. */
+  indexLines(from: number, to: number): string {
+    let text = '';
+    for (let row = from; row < to; row++) text += formatIndexLine(this.certs.rowAt(row));
+    return text;
+  }
+
   /** The whole index.txt, in issue order, in pieces of many lines. */
   *indexChunks(): IterableIterator<string> {
-    let text = '';
-    let lines = 0;
-    for (const e of this.certs.values()) {
-      text += formatIndexLine(e);
-      if (++lines % INDEX_CHUNK_LINES === 0) {
-        yield text;
-        text = '';
-      }
-    }
-    if (text !== '') yield text;
+    for (let row = 0; row < this.size; row += INDEX_CHUNK_LINES) yield this.indexLines(row, Math.min(this.size, row + INDEX_CHUNK_LINES));
   }
 
   /** The revoked certificates as the CRL path reads them: row numbers and fields, no objects (see CertTable). */

@@ -4,8 +4,9 @@
  * is the durable record they are derived from.
  *
  *   index.txt  index.txt.attr  serial  crlnumber  newcerts/<SERIAL>.pem
- *   journal/<NNNNNNNN>.jnl   append-only, fdatasync'ed before any answer
- *   checkpoint.json          which journal position index.txt reflects
+ *   journal/<NNNNNNNN>.jnl   append-only, fdatasync'ed before any answer, in segments of bounded size
+ *   checkpoint.json          which journal position index.txt reflects, and the recent request outcomes
+ *   index.txt.<G>.new        the index a checkpoint rewrote, until it is renamed to index.txt
  *   crl/                     published CRLs and the latest-CRL link
  */
 import { join } from 'node:path';
@@ -43,8 +44,25 @@ export function parseSegmentName(name: string): number | null {
   return m ? Number(m[1]) : null;
 }
 
-/** What index.txt reflects: the journal up to (segment, offset), index.txt up to indexBytes. */
+/**
+ * A request's outcome as a checkpoint keeps it: [req, at, 'i' issued | 'w' withheld, serial] or
+ * [req, at, 'r' refused, exit, reason].
+ */
+export type CheckpointOutcome =
+  | readonly [req: string, at: number, kind: 'i' | 'w', serial: string]
+  | readonly [req: string, at: number, kind: 'r', exit: number, reason: string];
+
+/**
+ * What index.txt reflects: every journal record before (segment, offset) is
+ * in its first indexBytes bytes (records after it may be too: replaying them
+ * changes nothing). `generation` counts checkpoints; a checkpoint that
+ * rewrote the index names it index.txt.<generation>.new until the rename to
+ * index.txt, and a reader takes that file while it exists. `outcomes` are the
+ * requests finished shortly before, so that a client still waiting after a
+ * restart is answered from its record instead of being signed for twice.
+ */
 export interface Checkpoint {
+  readonly generation: number;
   readonly segment: number;
   readonly offset: number;
   readonly indexBytes: number;
@@ -52,22 +70,44 @@ export interface Checkpoint {
     readonly lastNumber: number;
     readonly lastThisUpdate: number;
     readonly published: { readonly number: number; readonly thisUpdate: number; readonly nextUpdate: number } | null;
+    readonly revokedSinceLastCrl?: boolean;
   };
+  readonly outcomes: readonly CheckpointOutcome[];
 }
 
 export const EMPTY_CHECKPOINT: Checkpoint = {
+  generation: 0,
   segment: 1,
   offset: 0,
   indexBytes: 0,
   crl: { lastNumber: 0, lastThisUpdate: 0, published: null },
+  outcomes: [],
 };
+
+/** The name of the index a checkpoint of this generation rewrote, until it becomes index.txt. */
+export const rewrittenIndexName = (generation: number): string => `index.txt.${generation}.new`;
+
+const isOutcome = (o: unknown): o is CheckpointOutcome =>
+  Array.isArray(o) &&
+  typeof o[0] === 'string' &&
+  Number.isFinite(o[1]) &&
+  (((o[2] === 'i' || o[2] === 'w') && typeof o[3] === 'string' && o.length === 4) ||
+    (o[2] === 'r' && Number.isInteger(o[3]) && typeof o[4] === 'string' && o.length === 5));
 
 export function parseCheckpoint(text: string): Checkpoint | null {
   try {
-    const c = JSON.parse(text) as Checkpoint;
+    const c = JSON.parse(text) as Partial<Checkpoint>;
+    const outcomes = c.outcomes ?? [];
     const ok =
-      Number.isInteger(c.segment) && Number.isInteger(c.offset) && Number.isInteger(c.indexBytes) && c.crl && Number.isInteger(c.crl.lastNumber);
-    return ok ? c : null;
+      (c.generation === undefined || Number.isInteger(c.generation)) &&
+      Number.isInteger(c.segment) &&
+      Number.isInteger(c.offset) &&
+      Number.isInteger(c.indexBytes) &&
+      c.crl &&
+      Number.isInteger(c.crl.lastNumber) &&
+      Array.isArray(outcomes) &&
+      outcomes.every(isOutcome);
+    return ok ? ({ ...c, generation: c.generation ?? 0, outcomes } as Checkpoint) : null;
   } catch {
     return null;
   }

@@ -36,6 +36,19 @@ describe('ScepBook', () => {
     expect(book.pending()).toEqual([]);
   });
 
+  it('takes an issued workflow back to pending, whole, with the record that says so', () => {
+    const book = new ScepBook();
+    const started = { ...workflow('tx1', 10 * HOUR), approvals: [{ by: 'alice', at: 3 }] };
+    book.apply({ t: 'scep', step: 'workflow', workflow: started, at: 1 });
+    expect(book.reopened('tx1', 5)).toBeNull();
+    book.apply({ t: 'scep', step: 'finish', txid: 'tx1', serial: 'C0FFEE', reason: 'issued', at: 4 });
+    const record = book.reopened('tx1', 5);
+    expect(record).toEqual({ t: 'scep', step: 'workflow', workflow: started, at: 5 });
+    book.apply(record!);
+    expect(book.pending()).toEqual([started]);
+    expect(book.reopened('unknown', 5)).toBeNull();
+  });
+
   it('uses a challenge once, and never after its expiry', () => {
     const book = new ScepBook();
     book.apply({ t: 'scep', step: 'challenge', challenge: { hash: 'h1', subject: '/CN=*', expires: HOUR, by: 'root' }, at: 0 });

@@ -80,6 +80,18 @@ export class ScepBook {
     return records;
   }
 
+  /**
+   * The record that takes an issued workflow back to pending, whole: its
+   * certificate was withheld before anyone was told (its flush failed), and
+   * the workflow is to be issued again.
+   */
+  reopened(txid: string, at: number): ScepRecord | null {
+    const workflow = this.workflows.get(txid);
+    if (workflow?.state !== 'issued') return null;
+    const { serial: _serial, finished: _finished, reason: _reason, ...pending } = workflow;
+    return { t: 'scep', step: 'workflow', workflow: { ...pending, state: 'pending' }, at };
+  }
+
   private update(txid: string, change: (w: ScepWorkflow) => ScepWorkflow): void {
     const workflow = this.workflows.get(txid);
     if (workflow) this.workflows.set(txid, change(workflow));
