@@ -7,7 +7,12 @@ import { fileURLToPath } from 'node:url';
 const here = (path) => fileURLToPath(new URL(path, import.meta.url));
 
 await build({
-  entryPoints: { bench: here('src/main.ts'), 'bench-scep': here('src/scep-main.ts'), 'load-generator': here('src/load/load-generator.ts') },
+  entryPoints: {
+    bench: here('src/main.ts'),
+    'bench-scep': here('src/scep-main.ts'),
+    'load-generator': here('src/load/load-generator.ts'),
+    soak: here('src/soak/soak-child.ts'),
+  },
   outdir: here('dist'),
   bundle: true,
   platform: 'node',

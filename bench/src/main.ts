@@ -25,6 +25,7 @@ import { crlTiming } from './targets/crl.js';
 import { latency, throughput, warmUp } from './targets/issuance.js';
 import { myproxyRoundTrips } from './targets/myproxy-roundtrip.js';
 import { slowTokenFigures } from './targets/slow-token.js';
+import { soak } from './targets/soak.js';
 import { verdicts } from './verdicts.js';
 
 const RESULTS = fileURLToPath(new URL('../results.json', import.meta.url));
@@ -118,6 +119,9 @@ async function run(dir: string, tokens: TestToken[], servers: BenchServer[], car
   say('P4 CRL with 100,000 revoked entries');
   const crl = crlTiming(join(dir, 'crl-ours'), rsa, 100_000, 5);
 
+  say(`P10 soak: ${MILLION} issuances without a restart, then a restart`);
+  const soaked = await soak(dir, rsa, MILLION, say);
+
   const results = [
     ...verdicts({
       rawRsaRate,
@@ -135,6 +139,7 @@ async function run(dir: string, tokens: TestToken[], servers: BenchServer[], car
       residentMb: millionMemory.rss,
       client,
       slowToken,
+      soak: soaked,
     }),
     ...scepVerdicts(scep),
   ];
@@ -148,6 +153,7 @@ async function run(dir: string, tokens: TestToken[], servers: BenchServer[], car
     slowToken,
     scep,
     million: { readyMs: million.readyMs, loadedMs: million.loadedMs, residentAfterStartMb: millionMemory, residentAfterLoadMb: millionAfter },
+    soak: soaked,
   };
   writeResults(RESULTS, baselines, figures, results);
   say(`done; wrote ${RESULTS}`);

@@ -18,6 +18,8 @@ export interface Measured {
   readonly client: { readonly clientMs: number; readonly nodeMs: number };
   /** P8/P9 on the smart-card test module. */
   readonly slowToken: { readonly moduleRate: number; readonly signatureMs: number; readonly rate: number; readonly latency: { readonly p50: number } };
+  /** The restart after a million issuances without one (targets/soak.ts). */
+  readonly soak: { readonly readyMs: number; readonly peakMb: number };
 }
 
 export function verdicts(m: Measured): Verdict[] {
@@ -59,5 +61,7 @@ export function verdicts(m: Measured): Verdict[] {
       target: '<= 1',
       pass: m.slowToken.latency.p50 <= m.slowToken.signatureMs + 5,
     },
+    { id: 'P10', what: 'start-up after 1M issuances', figure: m.soak.readyMs, unit: 'ms', baselineName: 'limit ms', baseline: 3000, ratio: m.soak.readyMs / 3000, target: '<= 1', pass: m.soak.readyMs <= 3000 },
+    { id: 'P10', what: 'peak RSS after 1M issuances', figure: m.soak.peakMb, unit: 'MB', baselineName: 'limit MB', baseline: 256, ratio: m.soak.peakMb / 256, target: '<= 1', pass: m.soak.peakMb <= 256 },
   ];
 }
