@@ -10,6 +10,7 @@ export function importRecords(source: OpensslCaDir, at: number): JournalRecord[]
     notAfter: entry.notAfter,
     subject: entry.subject,
     ...(entry.status === 'R' ? { revokedAt: entry.revokedAt, reason: entry.reason } : {}),
+    ...(entry.status === 'R' && entry.compromisedAt !== undefined ? { compromisedAt: entry.compromisedAt } : {}),
     ...(der ? { der: der.toString('base64') } : {}),
     from: source.dir,
     at,

@@ -221,7 +221,8 @@ export class RevocationService {
   private revoke(r: RevocationRequest, now: number): void {
     const cert = this.d.store.db.get(r.serial);
     if (!cert || cert.status === 'R') return;
-    this.d.store.append({ t: 'revoke', serial: r.serial, reason: r.reason, at: Math.min(r.requestedAt, now), by: r.by, queue: r.id });
+    const compromise = r.compromisedAt === undefined ? {} : { compromisedAt: r.compromisedAt };
+    this.d.store.append({ t: 'revoke', serial: r.serial, reason: r.reason, at: Math.min(r.requestedAt, now), by: r.by, queue: r.id, ...compromise });
     this.d.log.info({ event: 'cert.revoked', serial: r.serial, subject: cert.subject, reason: r.reason, by: r.by, queue: r.id }, `certificate ${r.serial} revoked`);
   }
 

@@ -31,6 +31,19 @@ describe('RevokedEntryCache', () => {
     expect(first.der).toEqual(Buffer.concat([entry(2), entry(7)]));
   });
 
+  it("carries a revocation's compromise time into its entry, from the journal and from index.txt", () => {
+    const db = databaseOf(3);
+    const compromisedAt = T - 86400_000;
+    db.apply({ t: 'revoke', serial: '0002', reason: 'keyCompromise', at: T - 2, by: 'test', compromisedAt });
+    const withDate = encodeRevokedEntry({ serial: '0002', revokedAt: T - 2, reason: 'keyCompromise', compromisedAt });
+    expect(new RevokedEntryCache().select(db, null).der).toEqual(withDate);
+    // The same row after a checkpoint: index.txt's keyTime brings the time back.
+    const reloaded = new CaDatabase();
+    reloaded.loadIndex(Buffer.from(db.indexLines(0, db.size)));
+    expect(reloaded.get('0002')?.compromisedAt).toBe(compromisedAt);
+    expect(new RevokedEntryCache().select(reloaded, null).der).toEqual(withDate);
+  });
+
   it('rebuilds in row order when an entry leaves or changes', () => {
     const db = databaseOf(10);
     const cache = new RevokedEntryCache();

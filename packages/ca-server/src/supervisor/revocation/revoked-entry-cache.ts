@@ -39,6 +39,8 @@ export class RevokedEntryCache {
   private length = new Uint32Array(0);
   private revokedAt = new Float64Array(0);
   private reason = new Int8Array(0);
+  /** The few rows with a compromise time (an Invalidity Date in their entry). */
+  private readonly compromisedAt = new Map<number, number>();
   private blob = Buffer.alloc(0);
   private used = 0;
   private listed = 0;
@@ -48,14 +50,15 @@ export class RevokedEntryCache {
     const wanted = (revokedAt: number, notAfter: number): boolean => !Number.isNaN(revokedAt) && (dropExpiredAt === null || notAfter >= dropExpiredAt);
     const fresh: number[] = [];
     let kept = 0;
-    rows.forEachRevoked((row, revokedAt, reason, notAfter) => {
+    rows.forEachRevoked((row, revokedAt, reason, notAfter, compromisedAt) => {
       if (!wanted(revokedAt, notAfter)) return;
       const code = reasonIndex(reason);
-      if (row < this.length.length && this.length[row]! > 0 && this.revokedAt[row] === revokedAt && this.reason[row] === code) {
+      const same = this.revokedAt[row] === revokedAt && this.reason[row] === code && this.compromisedAt.get(row) === compromisedAt;
+      if (row < this.length.length && this.length[row]! > 0 && same) {
         kept++;
         return;
       }
-      this.remember(row, revokedAt, code);
+      this.remember(row, revokedAt, code, compromisedAt);
       fresh.push(row);
     });
     // Every entry already in the buffer is still wanted unchanged: only append. Otherwise rebuild in row order.
@@ -65,7 +68,7 @@ export class RevokedEntryCache {
     return { der: this.blob.subarray(0, this.used), count: this.listed };
   }
 
-  private remember(row: number, revokedAt: number, reason: number): void {
+  private remember(row: number, revokedAt: number, reason: number, compromisedAt: number | undefined): void {
     this.start = room(this.start, row);
     this.length = room(this.length, row);
     this.revokedAt = room(this.revokedAt, row);
@@ -73,11 +76,19 @@ export class RevokedEntryCache {
     this.length[row] = 0;
     this.revokedAt[row] = revokedAt;
     this.reason[row] = reason;
+    if (compromisedAt === undefined) this.compromisedAt.delete(row);
+    else this.compromisedAt.set(row, compromisedAt);
   }
 
   private encode(rows: RevokedRows, row: number): Buffer {
     const reason = this.reason[row]!;
-    return encodeRevokedEntry({ serial: rows.serialAt(row), revokedAt: this.revokedAt[row]!, reason: reason < 0 ? 'unspecified' : REVOCATION_REASONS[reason]! });
+    const compromisedAt = this.compromisedAt.get(row);
+    return encodeRevokedEntry({
+      serial: rows.serialAt(row),
+      revokedAt: this.revokedAt[row]!,
+      reason: reason < 0 ? 'unspecified' : REVOCATION_REASONS[reason]!,
+      ...(compromisedAt === undefined ? {} : { compromisedAt }),
+    });
   }
 
   private append(rows: RevokedRows, fresh: readonly number[]): void {

@@ -14,8 +14,8 @@ export interface CertRow extends IndexEntry {
   readonly withheld?: boolean;
 }
 
-/** revokedAt is NaN when the row has none (an index line without a revocation date). */
-export type RevokedRowVisitor = (row: number, revokedAt: number, reason: RevocationReason | undefined, notAfter: number) => void;
+/** revokedAt is NaN when the row has none (an index line without a revocation date); compromisedAt is undefined without one. */
+export type RevokedRowVisitor = (row: number, revokedAt: number, reason: RevocationReason | undefined, notAfter: number, compromisedAt: number | undefined) => void;
 
 const NO_REASON = -1;
 const EMPTY = 0;
@@ -58,6 +58,8 @@ export class CertTable {
   /** NaN: not revoked. */
   private revokedAt = new Float64Array(0);
   private reason = new Int8Array(0);
+  /** Compromise times (keyCompromise, CACompromise), by row: few rows have one, so a map rather than a column. */
+  private readonly compromisedAt = new Map<number, number>();
   private withheld = new Uint8Array(0);
   private serialStart = new Uint32Array(0);
   private serialLength = new Uint8Array(0);
@@ -167,12 +169,14 @@ export class CertTable {
     this.subjectBytes += length;
   }
 
-  private setFields(row: number, fields: Pick<CertRow, 'status' | 'notAfter' | 'revokedAt' | 'reason' | 'withheld'>): void {
+  private setFields(row: number, fields: Pick<CertRow, 'status' | 'notAfter' | 'revokedAt' | 'reason' | 'compromisedAt' | 'withheld'>): void {
     this.status[row] = fields.status.charCodeAt(0);
     this.notAfter[row] = fields.notAfter;
     this.revokedAt[row] = fields.revokedAt ?? Number.NaN;
     this.reason[row] = fields.reason === undefined ? NO_REASON : REVOCATION_REASONS.indexOf(fields.reason);
     this.withheld[row] = fields.withheld ? 1 : 0;
+    if (fields.compromisedAt === undefined) this.compromisedAt.delete(row);
+    else this.compromisedAt.set(row, fields.compromisedAt);
   }
 
   /** Every row, in insertion order. */
@@ -190,7 +194,7 @@ export class CertTable {
     for (let row = 0; row < this.rows; row++) {
       if (this.status[row] !== code) continue;
       const reason = this.reason[row]!;
-      visit(row, this.revokedAt[row]!, reason === NO_REASON ? undefined : REVOCATION_REASONS[reason], this.notAfter[row]!);
+      visit(row, this.revokedAt[row]!, reason === NO_REASON ? undefined : REVOCATION_REASONS[reason], this.notAfter[row]!, this.compromisedAt.get(row));
     }
   }
 
@@ -208,6 +212,8 @@ export class CertTable {
     };
     if (!Number.isNaN(this.revokedAt[row]!)) entry.revokedAt = this.revokedAt[row]!;
     if (this.reason[row] !== NO_REASON) entry.reason = REVOCATION_REASONS[this.reason[row]!]!;
+    const compromisedAt = this.compromisedAt.get(row);
+    if (compromisedAt !== undefined) entry.compromisedAt = compromisedAt;
     if (this.withheld[row]) entry.withheld = true;
     return entry;
   }

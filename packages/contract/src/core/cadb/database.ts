@@ -222,7 +222,8 @@ export class CaDatabase {
           this.crl = { ...this.crl, revokedSinceLastCrl: true };
           return undefined;
         }
-        const entry: CertEntry = { ...old, status: 'R', revokedAt: record.at, reason: record.reason };
+        const compromise = record.compromisedAt === undefined ? {} : { compromisedAt: record.compromisedAt };
+        const entry: CertEntry = { ...old, status: 'R', revokedAt: record.at, reason: record.reason, ...compromise };
         this.setCert(entry);
         this.crl = { ...this.crl, revokedSinceLastCrl: true };
         return entry;
@@ -244,8 +245,9 @@ export class CaDatabase {
       case 'import': {
         // Only into an empty database (the importer refuses otherwise): an existing serial is never overwritten.
         if (this.certs.has(record.serial)) return undefined;
-        const { serial, status, notAfter, subject, revokedAt, reason } = record;
-        const entry: CertEntry = status === 'R' ? { serial, status, notAfter, subject, revokedAt, reason } : { serial, status, notAfter, subject };
+        const { serial, status, notAfter, subject, revokedAt, reason, compromisedAt } = record;
+        const compromise = compromisedAt === undefined ? {} : { compromisedAt };
+        const entry: CertEntry = status === 'R' ? { serial, status, notAfter, subject, revokedAt, reason, ...compromise } : { serial, status, notAfter, subject };
         this.setCert(entry);
         return entry;
       }

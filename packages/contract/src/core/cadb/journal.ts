@@ -42,7 +42,8 @@ export type JournalRecord =
   | { t: 'answer'; req: string; at: number }
   /** A reserved serial that never reached a signer: nothing was signed. */
   | { t: 'release'; serial: string; at: number }
-  | { t: 'revoke'; serial: string; reason: RevocationReason; at: number; by: string; queue?: string }
+  /** With `compromisedAt` (keyCompromise, CACompromise): when the key was compromised, for the CRL's Invalidity Date. */
+  | { t: 'revoke'; serial: string; reason: RevocationReason; at: number; by: string; queue?: string; compromisedAt?: number }
   /** Recorded durably before the CRL is signed, so a number is never used twice. */
   | { t: 'crl-number'; number: number; thisUpdate: number; at: number }
   | { t: 'crl-published'; number: number; thisUpdate: number; nextUpdate: number; at: number }
@@ -55,6 +56,7 @@ export type JournalRecord =
       subject: string;
       revokedAt?: number;
       reason?: RevocationReason;
+      compromisedAt?: number;
       der?: string;
       from: string;
       at: number;
