@@ -37,7 +37,8 @@ import { installSignals } from './signals.js';
 import { prepareSpool } from './spool/spool-dirs.js';
 import { SpoolSweeper } from './spool/sweeper.js';
 import { SpoolWatcher } from './spool/watcher.js';
-import { CaStore, storeSettings, writeFileAtomic } from './store/ca-store.js';
+import { writeFileAtomic } from '@etoken-ca/contract/io/atomic-file';
+import { CaStore, storeSettings } from './store/ca-store.js';
 import { runVerifyJournal } from './store/verify-journal.js';
 import { Supervisor } from './supervisor.js';
 import { TokenManager } from './token-manager.js';
@@ -206,7 +207,7 @@ async function run(argv: readonly string[]): Promise<void> {
   revocation.start();
   scep?.start();
   alerts.start();
-  writeFileAtomic(config.pidFile, `${process.pid}\n`);
+  writeFileAtomic(config.pidFile, `${process.pid}\n`, { mode: 0o644 });
   log.info({ event: 'server.started', pid: process.pid, spool: config.spoolDir, caDir: config.caDir }, 'etoken-ca-server started');
 }
 

@@ -2,9 +2,10 @@
  * The revocation queue directory on disk, as both revoke-cert and the server
  * see it: created root-only, refused when anyone else could write into it.
  */
-import { closeSync, constants, fsyncSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, constants, fsyncSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { EtokenError, ExitCode } from '../core/exit-codes.js';
+import { writeFileAtomic } from './atomic-file.js';
 import {
   DONE_DIR,
   formatQueueEntry,
@@ -55,24 +56,7 @@ export function fsyncDirectory(dir: string): void {
 
 /** Writes a file completely under a temp name, flushes it, then renames it into place. */
 export function writeDurably(dir: string, tempName: string, finalName: string, text: string): void {
-  const temp = join(dir, tempName);
-  // A crash may have left the temp file of an earlier attempt.
-  try {
-    unlinkSync(temp);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
-  }
-  const fd = openSync(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
-  try {
-    writeSync(fd, Buffer.from(text));
-    fsyncSync(fd);
-  } catch (e) {
-    closeSync(fd);
-    unlinkSync(temp);
-    throw e;
-  }
-  closeSync(fd);
-  renameSync(temp, join(dir, finalName));
+  writeFileAtomic(join(dir, finalName), text, { mode: 0o600, tempPath: join(dir, tempName) });
 }
 
 /** Queues one revocation: the server sees the whole entry or nothing. The caller fsyncs the directory once for all. */

@@ -1,8 +1,8 @@
 /**
  * Root-owned files and directories, written so that a second run can tell
  * "already so" from "changed": each helper compares first and says what it
- * did. Files are written to a temporary name with O_EXCL|O_NOFOLLOW, owned
- * and moded through the descriptor, flushed and renamed into place.
+ * did. Files are replaced with the contract's writeFileAtomic (owned and
+ * moded through the descriptor, flushed, renamed into place).
  */
 import {
   closeSync,
@@ -10,18 +10,15 @@ import {
   fchmodSync,
   fchownSync,
   fstatSync,
-  fsyncSync,
   lstatSync,
   mkdirSync,
   openSync,
   readFileSync,
-  renameSync,
   rmSync,
   unlinkSync,
-  writeSync,
 } from 'node:fs';
-import { randomBytes } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
+import { writeFileAtomic } from '@etoken-ca/contract/io/atomic-file';
 
 export type Change = 'created' | 'updated' | 'unchanged' | 'removed' | 'absent';
 
@@ -46,17 +43,7 @@ export function putRootFile(path: string, content: Buffer | string, mode: number
   if (same === true) return 'unchanged';
   if (!dryRun) {
     putRootDir(dirname(path), 0o755, false, true);
-    const tmp = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}`);
-    const fd = openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
-    try {
-      writeSync(fd, bytes);
-      fchownSync(fd, 0, 0);
-      fchmodSync(fd, mode);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(tmp, path);
+    writeFileAtomic(path, bytes, { mode, owner: { uid: 0, gid: 0 }, tempPath: join(dirname(path), `.${basename(path)}.tmp`) });
   }
   return same === null ? 'created' : 'updated';
 }

@@ -9,7 +9,7 @@
 import { existsSync, mkdirSync, readdirSync, renameSync, symlinkSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { fsyncDirectory } from '@etoken-ca/contract/io/revocation-queue-dir';
-import { writeFileAtomic } from '../store/ca-store.js';
+import { writeFileAtomic } from '@etoken-ca/contract/io/atomic-file';
 import { pemBytes } from '@etoken-ca/x509/pem';
 
 export type CrlFormat = 'pem' | 'der';
@@ -32,7 +32,7 @@ function replaceLink(dir: string, target: string, name: string): void {
 export function publishCrl(dir: string, number: number, der: Buffer, formats: readonly CrlFormat[]): string {
   mkdirSync(dir, { recursive: true, mode: 0o755 });
   for (const format of formats) {
-    writeFileAtomic(join(dir, numberedCrlName(number, format)), format === 'pem' ? pemBytes(der, 'X509 CRL') : der, 0o644);
+    writeFileAtomic(join(dir, numberedCrlName(number, format)), format === 'pem' ? pemBytes(der, 'X509 CRL') : der, { mode: 0o644 });
   }
   fsyncDirectory(dir);
   for (const format of formats) replaceLink(dir, numberedCrlName(number, format), latestCrlName(format));

@@ -10,8 +10,8 @@
  * in the journal; the command waits for the result in done/.
  */
 import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes } from 'node:crypto';
-import { closeSync, constants, existsSync, fchmodSync, fchownSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Config } from '@etoken-ca/contract/core/config';
 import { onelineDn, parseSlashDn } from '@etoken-ca/contract/core/dn';
@@ -24,7 +24,7 @@ import { currentOperator } from '@etoken-ca/contract/io/operator';
 import { ensureQueueDir, queueLayout } from '@etoken-ca/contract/io/revocation-queue-dir';
 import { readScepOrderDone, writeScepOrder } from '@etoken-ca/contract/io/scep-orders-dir';
 import { lookupUser } from '../proc.js';
-import { writeFileAtomic } from '../store/ca-store.js';
+import { writeFileAtomic } from '@etoken-ca/contract/io/atomic-file';
 import { pendingTable, pendingJson } from './pending-listing.js';
 
 export const SCEP_USAGE = `usage: etoken-ca-server scep COMMAND [--config FILE]
@@ -161,25 +161,16 @@ async function issueRaCertificate(config: Config, args: CommandArgs): Promise<vo
   const done = await order(config, args, { kind: 'ra-cert', subject, spki: spki.toString('base64') });
   if (!done.result.ok || done.result.certificate === undefined) throw new EtokenError(ExitCode.dataError, done.result.message);
   mkdirSync(dirname(config.scepRaCert), { recursive: true, mode: 0o755 });
-  writeFileAtomic(config.scepRaCert, done.result.certificate, 0o644);
+  writeFileAtomic(config.scepRaCert, done.result.certificate, { mode: 0o644 });
   process.stdout.write(`${done.result.message}: ${config.scepRaCert} (restart etoken-ca-scep to use it)\n`);
 }
 
-/** A new RSA-2048 RA key for the SCEP account: written under a temporary name owned by it, mode 0600, then renamed into place. */
+/** A new RSA-2048 RA key for the SCEP account: owned by it, mode 0600, before a byte of it is written. */
 function writeRaKey(path: string, uid: number, gid: number): void {
   mkdirSync(dirname(path), { recursive: true, mode: 0o755 });
   const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
   const pem = Buffer.from(privateKey.export({ type: 'pkcs8', format: 'pem' }));
-  const temp = join(dirname(path), `.ra-key-${randomBytes(8).toString('hex')}`);
-  const fd = openSync(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
-  try {
-    fchownSync(fd, uid, gid);
-    fchmodSync(fd, 0o600);
-    if (writeSync(fd, pem) !== pem.length) throw new EtokenError(ExitCode.cantCreate, `short write of ${temp}`);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(temp, path);
+  writeFileAtomic(path, pem, { mode: 0o600, owner: { uid, gid } });
   process.stderr.write(`new RA key ${path} (owner ${uid}, mode 0600)\n`);
 }
 

@@ -29,14 +29,14 @@ import type { JournalRecord } from '@etoken-ca/contract/core/cadb/journal';
 import { caLayout, rewrittenIndexName, segmentName, type CaLayout, type Checkpoint } from '@etoken-ca/contract/core/cadb/layout';
 import { loadCaDatabase } from '@etoken-ca/contract/io/cadb/load';
 import type { AuditLog } from '../audit-log.js';
-import { closeQuietly, fsyncDir, fsyncPath, unlinkQuietly, writeAll, writeAllAsync, writeFileAtomic, writeFileAtomicAsync } from './checked-io.js';
+import { closeQuietly, unlinkQuietly, writeAll, writeFileAtomic } from '@etoken-ca/contract/io/atomic-file';
+import { fsyncDir, fsyncPath, writeAllAsync, writeFileAtomicAsync } from './checked-io.js';
 import { DiskReserve, type DiskSpace, type ReserveChange } from './disk-reserve.js';
 import { GroupCommit } from './group-commit.js';
 import { JournalWriter } from './journal-writer.js';
 import { NewcertsFiles } from './newcerts.js';
 import { isDiskFull, storeError, StoreError } from './store-error.js';
 
-export { writeFileAtomic } from './checked-io.js';
 export { derToPem } from './newcerts.js';
 
 const fdatasyncAsync = promisify(fdatasync);
@@ -199,7 +199,7 @@ export class CaStore {
   static async open(caDir: string, options: StoreOptions = {}): Promise<CaStore> {
     const layout = caLayout(caDir);
     for (const dir of [layout.dir, layout.newcerts, layout.journal, layout.crl]) mkdirSync(dir, { recursive: true, mode: 0o700 });
-    if (!existsSync(layout.indexAttr)) writeFileAtomic(layout.indexAttr, 'unique_subject = no\n');
+    if (!existsSync(layout.indexAttr)) writeFileAtomic(layout.indexAttr, 'unique_subject = no\n', { mode: 0o644 });
     const clock = options.clock ?? Date.now;
     const retention = options.settings?.outcomeRetentionMs ?? DEFAULT_STORE_SETTINGS.outcomeRetentionMs;
     let store: CaStore | undefined;
@@ -680,9 +680,9 @@ export class CaStore {
   /** crlnumber and serial, for an operator who runs openssl ca by hand; not part of the record. */
   private writeOpensslFiles(lastCrlNumber: number): void {
     try {
-      writeFileAtomic(this.layout.crlNumber, `${(lastCrlNumber + 1).toString(16).toUpperCase().padStart(2, '0')}\n`);
+      writeFileAtomic(this.layout.crlNumber, `${(lastCrlNumber + 1).toString(16).toUpperCase().padStart(2, '0')}\n`, { mode: 0o644 });
       // openssl ca's next serial: one no certificate here has.
-      writeFileAtomic(this.layout.serial, `${this.db.unusedSerial()}\n`);
+      writeFileAtomic(this.layout.serial, `${this.db.unusedSerial()}\n`, { mode: 0o644 });
     } catch (e) {
       this.writeFailed(storeError(e, 'crlnumber/serial'), 'crlnumber');
     }

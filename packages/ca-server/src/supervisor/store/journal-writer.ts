@@ -23,7 +23,8 @@ import { promisify } from 'node:util';
 import { decodeJournal, encodeRecord, type JournalRecord } from '@etoken-ca/contract/core/cadb/journal';
 import { segmentName } from '@etoken-ca/contract/core/cadb/layout';
 import type { JournalEnd } from '@etoken-ca/contract/io/cadb/journal-files';
-import { closeQuietly, fsyncDir, writeAll } from './checked-io.js';
+import { closeQuietly, writeAll } from '@etoken-ca/contract/io/atomic-file';
+import { fsyncDir } from './checked-io.js';
 import { storeError, StoreError } from './store-error.js';
 
 const fdatasyncAsync = promisify(fdatasync);

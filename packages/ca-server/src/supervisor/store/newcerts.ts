@@ -10,7 +10,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pemBytes } from '@etoken-ca/x509/pem';
-import { unlinkQuietly } from './checked-io.js';
+import { unlinkQuietly } from '@etoken-ca/contract/io/atomic-file';
 import { flushFiles } from './file-flusher.js';
 import { storeError, StoreError } from './store-error.js';
 
