@@ -119,7 +119,7 @@ async function run(dir: string, tokens: TestToken[], servers: BenchServer[], car
   say('P4 CRL with 100,000 revoked entries');
   const crl = crlTiming(join(dir, 'crl-ours'), rsa, 100_000, 5);
 
-  say(`P10 soak: ${MILLION} issuances without a restart, then a restart`);
+  say(`J1 soak (the journal): ${MILLION} issuances without a restart, then a restart`);
   const soaked = await soak(dir, rsa, MILLION, say);
 
   const results = [
