@@ -14,12 +14,15 @@ import { moveScepOrderToDone, readScepOrder } from '@etoken-ca/contract/io/scep-
 import { unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AuditLog } from '../audit-log.js';
+import { pruneDoneEntries } from '../revocation/done-entries.js';
 import { QueueWatcher } from '../revocation/queue-watcher.js';
 import { derToPem } from '../store/ca-store.js';
 import { issueScepCertificate, type IssuanceDeps } from './scep-issuance.js';
 import type { ScepService } from './scep-service.js';
 
 const RESCAN_MS = 5_000;
+/** done/ answers the operator's command, which waits for it at most minutes: a day later it goes, as revocations' do. */
+const DONE_KEEP_MS = 86_400_000;
 
 export class ScepOrders {
   private readonly layout: QueueLayout;
@@ -67,6 +70,8 @@ export class ScepOrders {
   }
 
   private async drain(): Promise<void> {
+    const removed = pruneDoneEntries(this.layout, this.d.clock() - DONE_KEEP_MS);
+    if (removed > 0) this.d.log.info({ event: 'scep.order', removed }, `removed ${removed} SCEP order answers older than a day`);
     for (const id of pendingIds(this.layout)) {
       const order = readScepOrder(this.layout, id);
       if (!order) {
