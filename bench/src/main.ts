@@ -120,7 +120,7 @@ async function run(dir: string, tokens: TestToken[], servers: BenchServer[], car
   const crl = crlTiming(join(dir, 'crl-ours'), rsa, 100_000, 5);
 
   say(`J1 soak (the journal): ${MILLION} issuances without a restart, then a restart`);
-  const soaked = await soak(dir, rsa, MILLION, say);
+  const soaked = await soak(rsa, MILLION, say);
 
   const results = [
     ...verdicts({

@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { request } from '../corpus/requests.js';
 import { CLIENT_BIN, type AuditRecord } from '../helpers/ca-server.js';
 import { typePinAtPrompt } from '../helpers/console-server.js';
-import { startMyProxy, type LogonResult, type MyProxyServer } from '../helpers/myproxy.js';
+import { startMyProxy, type MyProxyServer } from '../helpers/myproxy.js';
 import { indexLines, serialOf, startSmartcardCa, type SmartcardCa } from '../helpers/smartcard-ca.js';
 import { clientBurst } from '../helpers/client-burst.js';
 import { CpuGroup } from '../helpers/cpu-group.js';

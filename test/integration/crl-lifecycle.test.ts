@@ -41,12 +41,6 @@ async function startCa(settings: Record<string, string> = {}): Promise<Ca> {
   return { fixture, server, clock, crlDir: join(fixture.dir, 'crl') };
 }
 
-function script(ca: Ca, name: string, body: string): string {
-  const path = join(ca.fixture.dir, name);
-  writeFileSync(path, `#!/bin/sh\n${body}\n`, { mode: 0o755 });
-  return path;
-}
-
 /** A file the hook user may append to. */
 function hookOutput(dir: string, name: string): string {
   const path = join(dir, name);

@@ -47,7 +47,7 @@ export interface SoakResult {
   readonly peakMb: number;
 }
 
-export async function soak(dir: string, token: TestToken, issuances: number, say: (what: string) => void): Promise<SoakResult> {
+export async function soak(token: TestToken, issuances: number, say: (what: string) => void): Promise<SoakResult> {
   const fixture = makeServerFixture(token, { CLIENT_TIMEOUT: '60' });
   mkdirSync(fixture.caDir, { mode: 0o700 });
   execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=12g,mode=0700', 'etoken-ca-soak', fixture.caDir]);

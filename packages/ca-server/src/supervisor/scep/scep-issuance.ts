@@ -60,7 +60,7 @@ function validity(config: Config, ca: CaCertificate, now: number): { notBefore: 
 }
 
 export async function issueScepCertificate(d: IssuanceDeps, request: IssueRequest): Promise<IssueResult> {
-  const { store, log } = d;
+  const { store } = d;
   const subject = onelineDn(request.subject);
   for (;;) {
     await d.token.whenReady();
