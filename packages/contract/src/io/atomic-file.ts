@@ -101,6 +101,16 @@ export function prepareFile(path: string, data: FileContent, o: AtomicFileOption
   };
 }
 
+/** Makes the names created, renamed or removed in `dir` durable: one flush for all the files just written there. */
+export function fsyncDirectory(dir: string): void {
+  const fd = openSync(dir, constants.O_RDONLY | constants.O_DIRECTORY);
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
 /** prepareFile and publish at once; returns the bytes written. */
 export function writeFileAtomic(path: string, data: FileContent, o: AtomicFileOptions): number {
   const prepared = prepareFile(path, data, o);

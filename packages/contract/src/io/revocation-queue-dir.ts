@@ -2,10 +2,10 @@
  * The revocation queue directory on disk, as both revoke-cert and the server
  * see it: created root-only, refused when anyone else could write into it.
  */
-import { closeSync, constants, fsyncSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, unlinkSync } from 'node:fs';
+import { lstatSync, mkdirSync, readdirSync, readFileSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { EtokenError, ExitCode } from '../core/exit-codes.js';
-import { writeFileAtomic } from './atomic-file.js';
+import { fsyncDirectory, writeFileAtomic } from './atomic-file.js';
 import {
   DONE_DIR,
   formatQueueEntry,
@@ -43,15 +43,6 @@ export function ensureQueueDir(layout: QueueLayout): void {
   }
   checkRootOnly(layout.dir);
   checkRootOnly(layout.done);
-}
-
-export function fsyncDirectory(dir: string): void {
-  const fd = openSync(dir, constants.O_RDONLY | constants.O_DIRECTORY);
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
 }
 
 /** Writes a file completely under a temp name, flushes it, then renames it into place. */

@@ -6,7 +6,8 @@ import { readFileSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { queueEntryName, queueTempName } from '../core/revocation-queue.js';
 import { formatScepOrder, parseScepOrder, parseScepOrderDone, type ScepOrder, type ScepOrderDone } from '../core/scep/scep-orders.js';
-import { fsyncDirectory, writeDurably, type QueueLayout } from './revocation-queue-dir.js';
+import { fsyncDirectory } from './atomic-file.js';
+import { writeDurably, type QueueLayout } from './revocation-queue-dir.js';
 
 export function writeScepOrder(layout: QueueLayout, order: ScepOrder): void {
   writeDurably(layout.dir, queueTempName(order.id), queueEntryName(order.id), formatScepOrder(order));

@@ -8,8 +8,7 @@
  */
 import { existsSync, mkdirSync, readdirSync, renameSync, symlinkSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import { fsyncDirectory } from '@etoken-ca/contract/io/revocation-queue-dir';
-import { writeFileAtomic } from '@etoken-ca/contract/io/atomic-file';
+import { fsyncDirectory, writeFileAtomic } from '@etoken-ca/contract/io/atomic-file';
 import { pemBytes } from '@etoken-ca/x509/pem';
 
 export type CrlFormat = 'pem' | 'der';

@@ -29,8 +29,8 @@ import type { JournalRecord } from '@etoken-ca/contract/core/cadb/journal';
 import { caLayout, rewrittenIndexName, segmentName, type CaLayout, type Checkpoint } from '@etoken-ca/contract/core/cadb/layout';
 import { loadCaDatabase } from '@etoken-ca/contract/io/cadb/load';
 import type { AuditLog } from '../audit-log.js';
-import { closeQuietly, unlinkQuietly, writeAll, writeFileAtomic } from '@etoken-ca/contract/io/atomic-file';
-import { fsyncDir, fsyncPath, writeAllAsync, writeFileAtomicAsync } from './checked-io.js';
+import { closeQuietly, fsyncDirectory, unlinkQuietly, writeAll, writeFileAtomic } from '@etoken-ca/contract/io/atomic-file';
+import { fsyncPath, writeAllAsync, writeFileAtomicAsync } from './checked-io.js';
 import { DiskReserve, type DiskSpace, type ReserveChange } from './disk-reserve.js';
 import { GroupCommit } from './group-commit.js';
 import { JournalWriter } from './journal-writer.js';
@@ -217,7 +217,7 @@ export class CaStore {
     // A checkpoint that rewrote the index and stopped before renaming it: the rename finishes now.
     if (loaded.indexFile !== layout.index) {
       renameSync(loaded.indexFile, layout.index);
-      fsyncDir(layout.dir);
+      fsyncDirectory(layout.dir);
     }
     const indexFd = openSync(layout.index, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT, 0o644);
     try {
@@ -671,7 +671,7 @@ export class CaStore {
       return;
     }
     try {
-      fsyncDir(this.layout.dir);
+      fsyncDirectory(this.layout.dir);
     } catch (e) {
       this.writeFailed(storeError(e, `${this.layout.dir}: fsync`), this.layout.dir);
     }

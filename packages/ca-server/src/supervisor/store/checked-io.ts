@@ -6,7 +6,7 @@
  * Descriptors are forgotten before they are closed, so none is used after
  * its number may have been given to another file.
  */
-import { close, closeSync, constants, fsync, fsyncSync, open, openSync, rename, unlink, write } from 'node:fs';
+import { close, constants, fsync, open, rename, unlink, write } from 'node:fs';
 import { promisify } from 'node:util';
 import { closeQuietly } from '@etoken-ca/contract/io/atomic-file';
 
@@ -21,15 +21,6 @@ export async function writeAllAsync(fd: number, data: Uint8Array): Promise<void>
     const { bytesWritten } = await writeAsync(fd, data, offset, data.length - offset);
     if (bytesWritten <= 0) throw Object.assign(new Error(`write returned ${bytesWritten}`), { code: 'EIO' });
     offset += bytesWritten;
-  }
-}
-
-export function fsyncDir(dir: string): void {
-  const fd = openSync(dir, constants.O_RDONLY | constants.O_DIRECTORY);
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
   }
 }
 

@@ -23,8 +23,7 @@ import { promisify } from 'node:util';
 import { decodeJournal, encodeRecord, type JournalRecord } from '@etoken-ca/contract/core/cadb/journal';
 import { segmentName } from '@etoken-ca/contract/core/cadb/layout';
 import type { JournalEnd } from '@etoken-ca/contract/io/cadb/journal-files';
-import { closeQuietly, writeAll } from '@etoken-ca/contract/io/atomic-file';
-import { fsyncDir } from './checked-io.js';
+import { closeQuietly, fsyncDirectory, writeAll } from '@etoken-ca/contract/io/atomic-file';
 import { storeError, StoreError } from './store-error.js';
 
 const fdatasyncAsync = promisify(fdatasync);
@@ -181,7 +180,7 @@ export class JournalWriter {
       throw storeError(e, `journal/${segmentName(next)}: create`);
     }
     try {
-      fsyncDir(this.dir);
+      fsyncDirectory(this.dir);
     } catch (e) {
       // The old segment stays in use; an empty next segment left behind is harmless and taken over later.
       closeQuietly(fd);
