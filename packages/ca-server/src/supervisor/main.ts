@@ -32,6 +32,7 @@ import { lockOwnerAlive, lookupGroup, lookupUser, type Account } from './proc.js
 import { openRevocation } from './revocation/open-revocation.js';
 import { openScep } from './scep/open-scep.js';
 import { runScepCommand } from './scep/scep-command.js';
+import { tokenSignQueue } from './sign-queue.js';
 import { signedAnswerChecks } from './signed-answers.js';
 import { installSignals } from './signals.js';
 import { prepareSpool } from './spool/spool-dirs.js';
@@ -152,7 +153,9 @@ async function run(argv: readonly string[]): Promise<void> {
   });
   hotplug.onAttach(() => token.hotplug('attach'));
   hotplug.onDetach(() => token.hotplug('detach'));
-  const supervisor = new Supervisor({ config, layout, store, parser, token, log: alerts.watch(log), clientGid, ca, checks });
+  // Every certificate signature, MyProxy's and SCEP's, takes its turn in this one queue (CRLs have their own path).
+  const queue = tokenSignQueue(token, Date.now);
+  const supervisor = new Supervisor({ config, layout, store, parser, token, queue, log: alerts.watch(log), clientGid, ca, checks });
   const sweeper = new SpoolSweeper(layout, (config.clientTimeout + 10) * 1000, {
     ownerAlive: lockOwnerAlive,
     inFlight: (id) => supervisor.isInFlight(id),
@@ -167,7 +170,7 @@ async function run(argv: readonly string[]): Promise<void> {
     onProblem: (message) => log.warn({ event: 'spool.watch' }, message),
   });
   const revocation = openRevocation({ config, store, ca, checks, token, log, hookAccount, notify });
-  const scep = openScep({ config, store, parser, token, log, ca, checks, hookAccount, clock: Date.now, nudgeCrl: (why) => revocation.nudge(why) });
+  const scep = openScep({ config, store, parser, token, queue, log, ca, checks, hookAccount, clock: Date.now, nudgeCrl: (why) => revocation.nudge(why) });
 
   let stopping = false;
   installSignals({
@@ -177,7 +180,8 @@ async function run(argv: readonly string[]): Promise<void> {
       stopping = true;
       log.info({ event: 'server.stopping', signal, inFlight: supervisor.inFlight }, 'stopping');
       watcher.stop();
-      supervisor.stop();
+      // What waits for the token is refused (MyProxy) or left pending (SCEP); what is with it finishes.
+      queue.close();
       revocation.stop();
       scep?.stop();
       const deadline = Date.now() + config.signerTimeout * 1000;

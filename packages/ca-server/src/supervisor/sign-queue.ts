@@ -14,6 +14,8 @@
  *   - one whose client left (its lock removed) leaves the queue.
  * While the token is not ready (absent, waiting for its PIN) requests wait,
  * and leave when their deadline passes; while it is failing they are refused.
+ * Every certificate signature takes its turn here, MyProxy's and SCEP's: the
+ * measure and the deadlines hold only if nothing else reaches the token.
  */
 import { FairQueue } from './core/fair-queue.js';
 
@@ -39,8 +41,21 @@ export interface SignQueueOptions {
   /** Wall-clock ms, the clock deadlines are in. */
   readonly now: () => number;
   readonly availability: () => TokenAvailability;
-  /** Time kept between a signature's end and its client's deadline, to record and deliver it. */
-  readonly marginMs?: () => number;
+}
+
+/** The token as the queue watches it (token-manager.ts). */
+export interface WatchedToken {
+  readonly state: string;
+  onStateChange(listener: () => void): void;
+}
+
+const AVAILABILITY: Readonly<Record<string, TokenAvailability>> = { ready: 'ready', failing: 'failing' };
+
+/** The one queue of a server, woken whenever the token's state changes. */
+export function tokenSignQueue(token: WatchedToken, now: () => number): SignQueue {
+  const queue = new SignQueue({ now, availability: () => AVAILABILITY[token.state] ?? 'not-ready' });
+  token.onStateChange(() => queue.wake());
+  return queue;
 }
 
 interface Waiting {
@@ -91,12 +106,11 @@ export class SignQueue {
   }
 
   /**
-   * A turn at the token for request `id`, whose client gives up at `clientDeadline`; `again` puts it at the head (it
-   * was taken and not sent).
+   * A turn at the token for request `id`, which must be signed by `deadline` (its client's, less the time to record
+   * and deliver the answer; Infinity when no one waits); `again` puts it at the head (it was taken and not sent).
    */
-  turn(id: string, account: number, clientDeadline: number, again = false): Promise<Turn> {
+  turn(id: string, account: number, deadline: number, again = false): Promise<Turn> {
     if (this.closed) return Promise.resolve({ kind: 'stopping' });
-    const deadline = clientDeadline - (this.o.marginMs?.() ?? 0);
     const availability = this.o.availability();
     if (availability === 'failing') return Promise.resolve({ kind: 'unavailable' });
     if (!again && availability === 'ready' && this.serviceMs > 0) {

@@ -20,6 +20,7 @@ import { parseCaCertificate, type CaCertificate } from '@etoken-ca/x509/ca-certi
 import { keys, rsaCsr } from '../../../../test/corpus/csr-builder.js';
 import { request } from '../../../../test/corpus/requests.js';
 import type { AuditLog, AuditRecord } from './audit-log.js';
+import { tokenSignQueue } from './sign-queue.js';
 import type { SignedAnswerChecks } from './signed-answers.js';
 import { CaStore } from './store/ca-store.js';
 import { Supervisor } from './supervisor.js';
@@ -96,6 +97,7 @@ function supervisor(token: FakeToken, parser = new FakeParser(), checks: Partial
     store,
     parser: parser as unknown as ParserClient,
     token: token as unknown as TokenManager,
+    queue: tokenSignQueue(token, Date.now),
     log,
     clientGid: 0,
     ca,

@@ -25,7 +25,7 @@ import { parserAnswerProblem } from './core/parser-answer-check.js';
 import { RequestTracker } from './core/request-state.js';
 import { computeValidity, type Validity } from './core/validity.js';
 import { lockOwnerAlive, processStartedAtMs } from './proc.js';
-import { SignQueue, type TokenAvailability, type Turn } from './sign-queue.js';
+import type { SignQueue, Turn } from './sign-queue.js';
 import type { SignedAnswerChecks } from './signed-answers.js';
 import { prepareAnswer, writeAnswer, type PreparedAnswer } from './spool/answers.js';
 import { readSpoolEntry } from './spool/entry.js';
@@ -45,6 +45,8 @@ export interface SupervisorDeps {
   readonly clientGid: number;
   readonly ca: CaCertificate;
   readonly checks: SignedAnswerChecks;
+  /** The token's one queue, shared with SCEP (tokenSignQueue). */
+  readonly queue: SignQueue;
   readonly clock?: () => number;
 }
 
@@ -95,8 +97,6 @@ const WITHHELD_BECAUSE: Readonly<Record<string, string>> = {
   untrusted: "the signer's answer failed its checks",
 };
 
-const AVAILABILITY: Readonly<Record<string, TokenAvailability>> = { ready: 'ready', failing: 'failing' };
-
 export class Supervisor {
   private readonly tracker = new RequestTracker();
   /** Rejected entries that could not be removed (a non-empty directory): reported once, not again at every rescan. */
@@ -104,24 +104,15 @@ export class Supervisor {
   /** Requests per subject between their reserve record and their outcome, for MAX_ACTIVE_CERTS. */
   private readonly signingFor = new Map<string, number>();
   private readonly clock: () => number;
-  /** Admitted requests waiting for the token. */
-  private readonly queue: SignQueue;
   /** Running estimate of the time from a signature to its answer published, ms. */
   private answerMs = 0;
 
   constructor(private readonly d: SupervisorDeps) {
     this.clock = d.clock ?? Date.now;
-    this.queue = new SignQueue({ now: this.clock, availability: () => AVAILABILITY[d.token.state] ?? 'not-ready', marginMs: () => this.answerMargin() });
-    d.token.onStateChange(() => this.queue.wake());
   }
 
   get inFlight(): number {
     return this.tracker.size;
-  }
-
-  /** The server is stopping: requests still waiting for the token are refused, those with it finish. */
-  stop(): void {
-    this.queue.close();
   }
 
   isInFlight(id: string): boolean {
@@ -132,7 +123,7 @@ export class Supervisor {
   onLock(id: string): void {
     if (this.tracker.has(id)) {
       // A client that gives up removes its lock: its turn at the token goes to the others.
-      if (!lockPresent(lockFile(this.d.layout, id))) this.queue.departed(id);
+      if (!lockPresent(lockFile(this.d.layout, id))) this.d.queue.departed(id);
       return;
     }
     if (this.unremovable.has(id) || existsSync(answerFile(this.d.layout, id))) return;
@@ -220,7 +211,7 @@ export class Supervisor {
     const { fields, subject } = admitted;
     const { config, store } = this.d;
     for (let again = false; ; again = true) {
-      const turn = await this.queue.turn(id, admitted.account, admitted.deadline, again);
+      const turn = await this.d.queue.turn(id, admitted.account, admitted.deadline - this.answerMargin(), again);
       if (turn.kind !== 'go') return this.noTurn(id, subject, turn);
       let signed: { tokenMs?: number } | null = null;
       try {
