@@ -14,12 +14,9 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { encodeScepSpoolRequest } from '@etoken-ca/contract/core/scep/scep-spool';
-import { raCredentials, STRONG_ALGORITHMS, type RaCredentials } from '@etoken-ca/scep-server/core/index';
-import { openEnvelope } from '../../packages/scep-server/src/core/envelope-opener.js';
-import { openSignedData } from '../../packages/scep-server/src/core/signed-data-opener.js';
+import { raCredentials, type RaCredentials } from '@etoken-ca/scep-server/core/index';
 import { csrOf, forgedCertificate, pkiMessage, selfSignedIdentity, withCertificate, type ClientIdentity } from '../../packages/scep-server/src/testing/pki-messages.js';
-import { forgeEntry } from '../helpers/scep-forger.js';
+import { forgedSpoolEntry, forgeEntry } from '../helpers/scep-forger.js';
 import { startScepCa, type ScepCa } from '../helpers/scep-ca.js';
 import { pollUntil } from '../helpers/wait-until.js';
 
@@ -64,11 +61,8 @@ function enrollment(identity: ClientIdentity, subject: string, options: Paramete
   });
 }
 
-/** A spool entry as the front end writes it: the message and the content key recovered with the RA key (whatever the front end would think of the message). */
-function spoolEntry(message: Buffer, contentKey?: Buffer): Buffer {
-  const recovered = openEnvelope(openSignedData(message).content, { ra }, STRONG_ALGORITHMS).contentKey;
-  return encodeScepSpoolRequest({ contentKey: contentKey ?? recovered, message });
-}
+/** A spool entry as the front end writes it (whatever the front end would think of the message). */
+const spoolEntry = (message: Buffer, contentKey?: Buffer): Buffer => forgedSpoolEntry(message, ra, contentKey);
 
 beforeAll(async () => {
   ca = await startScepCa(`e2e-scep-hostile-${process.pid}`, { SCEP_UNAUTHENTICATED: 'wait', SCEP_MAX_CONNECTIONS: String(MAX_CONNECTIONS), SCEP_READ_TIMEOUT: '2' });

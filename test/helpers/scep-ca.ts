@@ -129,6 +129,12 @@ export function scepKeys(dir: string, port: number): Record<string, string> {
   };
 }
 
+/** etoken-ca-server scep ARGS --config CONFIG, as root: the operators' command. */
+export function scepCommand(configPath: string, args: readonly string[]): CommandRun {
+  const run = spawnSync(SERVER_BIN, ['scep', ...args, '--config', configPath], { encoding: 'utf8', env: { PATH: process.env.PATH ?? '/usr/bin:/bin' } });
+  return { code: run.status, stdout: run.stdout, stderr: run.stderr };
+}
+
 export async function startScepCa(label: string, extra: Record<string, string> = {}): Promise<ScepCa> {
   const token = createTestToken({ label, keyType: 'rsa', owner: 'causer' });
   const port = await freePort();
@@ -137,10 +143,7 @@ export async function startScepCa(label: string, extra: Record<string, string> =
   const keys = { ...scepKeys(configured.dir, port), ...extra };
   appendFileSync(configured.configPath, Object.entries(keys).map(([k, v]) => `${k}="${v.replace(/["\\]/g, '\\$&')}"\n`).join(''));
   let server = await startServer(configured, token.pin);
-  const command = (args: readonly string[]): CommandRun => {
-    const run = spawnSync(SERVER_BIN, ['scep', ...args, '--config', configured.configPath], { encoding: 'utf8', env: { PATH: process.env.PATH ?? '/usr/bin:/bin' } });
-    return { code: run.status, stdout: run.stdout, stderr: run.stderr };
-  };
+  const command = (args: readonly string[]): CommandRun => scepCommand(configured.configPath, args);
   const ra = command(['issue-ra-cert', '--subject', RA_SUBJECT]);
   if (ra.code !== 0) throw new Error(`issue-ra-cert failed (${ra.code}): ${ra.stderr}`);
   let front = await startScepFront(configured.configPath);
