@@ -6,6 +6,7 @@ import type { Config } from '@etoken-ca/contract/core/config';
 import { readCaCertificate } from '@etoken-ca/contract/io/ca-certificate-file';
 import { configPath, loadConfig } from '@etoken-ca/contract/io/load-config';
 import { caLayout } from '@etoken-ca/contract/core/cadb/layout';
+import { findCertificates } from '@etoken-ca/contract/io/cadb/find';
 import { loadCaDatabase } from '@etoken-ca/contract/io/cadb/load';
 import { faultPoint } from '@etoken-ca/contract/io/fault-point';
 import { EtokenError, ExitCode } from '@etoken-ca/contract/core/exit-codes';
@@ -46,8 +47,7 @@ function caCertificate(config: Config): X509Certificate {
 
 async function revoke(args: Args, config: Config): Promise<void> {
   if (process.getuid?.() !== 0) throw new EtokenError(ExitCode.noPermission, 'revoking needs root');
-  const { db } = loadCaDatabase(config.caDir);
-  const { targets, problems } = checkTargets(args.targets, db, caCertificate(config));
+  const { targets, problems } = checkTargets(args.targets, caCertificate(config), (serials) => findCertificates(config.caDir, serials));
   if (problems.length > 0) {
     for (const problem of problems) process.stderr.write(`revoke-cert: ${problem}\n`);
     throw new EtokenError(ExitCode.dataError, 'nothing queued');

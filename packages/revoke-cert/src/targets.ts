@@ -6,7 +6,7 @@
  */
 import { X509Certificate } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import type { CaDatabase } from '@etoken-ca/contract/core/cadb/database';
+import type { CertEntry } from '@etoken-ca/contract/core/cadb/database';
 import { normalizeSerial, type SerialHex } from '@etoken-ca/contract/core/serial';
 
 export interface Target {
@@ -14,6 +14,9 @@ export interface Target {
   readonly serial: SerialHex;
   readonly subject: string;
 }
+
+/** The CA database's rows of these serials (see contract io/cadb/find.ts); a serial it lacks is absent. */
+export type FindCertificates = (serials: readonly SerialHex[]) => ReadonlyMap<SerialHex, CertEntry>;
 
 export interface TargetCheck {
   readonly targets: readonly Target[];
@@ -43,18 +46,19 @@ function resolve(arg: string, ca: X509Certificate): Resolved {
 
 const looksLikeFile = (given: string): boolean => given.includes('/') || /\.(pem|crt|cer|der)$/i.test(given) || existsSync(given);
 
-export function checkTargets(given: readonly string[], db: CaDatabase, ca: X509Certificate): TargetCheck {
+export function checkTargets(given: readonly string[], ca: X509Certificate, find: FindCertificates): TargetCheck {
+  const resolved = given.map((arg) => ({ arg, ...resolve(arg, ca) }));
+  const found = find(resolved.flatMap((r) => ('serial' in r ? [r.serial] : [])));
   const targets: Target[] = [];
   const problems: string[] = [];
   const seen = new Set<SerialHex>();
-  for (const arg of given) {
-    const resolved = resolve(arg, ca);
-    if ('problem' in resolved) {
-      problems.push(resolved.problem);
+  for (const r of resolved) {
+    if ('problem' in r) {
+      problems.push(r.problem);
       continue;
     }
-    const { serial } = resolved;
-    const entry = db.get(serial);
+    const { arg, serial } = r;
+    const entry = found.get(serial);
     if (!entry) problems.push(`${arg}: serial ${serial} is not in the CA database`);
     else if (entry.status === 'R') problems.push(`${arg}: ${serial} is already revoked${entry.withheld ? ' (withheld)' : ''}`);
     else if (seen.has(serial)) problems.push(`${arg}: ${serial} given twice`);

@@ -1,21 +1,21 @@
 /**
  * Loads the CA database from disk, read-only: index.txt as of the last
  * checkpoint, then every journal record after it. Used by the server at
- * start-up and by revoke-cert; the server alone writes.
+ * start-up and by the commands that need all of it (revoke-cert --list,
+ * verify-journal); the server alone writes. find.ts looks up a few
+ * certificates without loading the rest.
  *
  * What it reads is bounded by the database and the checkpoint interval,
  * never by the uptime: index.txt (the database), the outcomes the checkpoint
  * kept (the last minutes of requests) and the journal since the checkpoint
  * (bounded by the server's automatic checkpoints), one segment at a time.
  */
-import { closeSync, existsSync, openSync, readSync } from 'node:fs';
-import { join } from 'node:path';
-import { EtokenError, ExitCode } from '../../core/exit-codes.js';
 import { CaDatabase } from '../../core/cadb/database.js';
 import type { JournalRecord } from '../../core/cadb/journal.js';
-import { caLayout, EMPTY_CHECKPOINT, parseCheckpoint, rewrittenIndexName, type Checkpoint } from '../../core/cadb/layout.js';
+import type { Checkpoint } from '../../core/cadb/layout.js';
+import { readAsOfCheckpoint, type CheckpointedFiles } from './checkpointed-read.js';
+import { loadIndexPieces } from './index-file.js';
 import { readJournal, type JournalEnd } from './journal-files.js';
-import { cannotRead, readOptional } from './read-optional.js';
 
 export interface LoadedDatabase {
   readonly db: CaDatabase;
@@ -38,70 +38,16 @@ export interface LoadOptions {
   readonly onReplayed?: (record: JournalRecord) => void;
 }
 
-/** Read in pieces: index.txt of a large CA is a hundred MB that need not be in memory at once. */
-const INDEX_PIECE = 8 * 1024 * 1024;
 /** A little less than the bytes of a short index line: room enough without regrowing. */
 const BYTES_PER_LINE_ESTIMATE = 64;
-/** A checkpoint that moves while revoke-cert reads is read again, this often at most. */
-const READ_ATTEMPTS = 5;
-
-/** Loads the index file up to `length` bytes; returns the number of malformed lines. */
-function loadIndexFile(db: CaDatabase, path: string, length: number): number {
-  let fd: number;
-  try {
-    fd = openSync(path, 'r');
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') {
-      if (length > 0) throw new EtokenError(ExitCode.software, `${path} is missing, but the checkpoint says it holds ${length} bytes`);
-      return 0;
-    }
-    throw cannotRead(path, e);
-  }
-  db.reserve(Math.ceil(length / BYTES_PER_LINE_ESTIMATE), length);
-  let bad = 0;
-  let loaded = 0;
-  try {
-    let piece = Buffer.alloc(Math.min(INDEX_PIECE, Math.max(length, 1)));
-    let carried = 0;
-    for (let offset = 0; offset < length; ) {
-      if (carried === piece.length) piece = Buffer.concat([piece, Buffer.alloc(piece.length)]);
-      const n = readSync(fd, piece, carried, Math.min(piece.length - carried, length - offset), offset);
-      if (n === 0) break;
-      offset += n;
-      loaded = offset;
-      const done = db.loadIndex(piece.subarray(0, carried + n));
-      bad += done.bad;
-      carried = carried + n - done.consumed;
-      piece.copy(piece, 0, done.consumed, done.consumed + carried);
-    }
-    // A last line without its newline is still a line.
-    if (carried > 0) bad += db.loadIndex(Buffer.concat([piece.subarray(0, carried), Buffer.from('\n')])).bad;
-  } catch (e) {
-    throw cannotRead(path, e);
-  } finally {
-    closeSync(fd);
-  }
-  if (loaded < length) throw new EtokenError(ExitCode.software, `${path} has ${loaded} bytes, but the checkpoint says it holds ${length}`);
-  return bad;
-}
-
-function readCheckpointText(path: string): string | null {
-  return readOptional(path)?.toString('utf8') ?? null;
-}
 
 /** Record types that may change a row's index line. */
 const CHANGES_ROWS = new Set(['issue', 'withhold', 'revoke', 'import']);
 
-function loadOnce(caDir: string, checkpointText: string | null, options: LoadOptions): LoadedDatabase {
-  const layout = caLayout(caDir);
-  const checkpoint = checkpointText === null ? EMPTY_CHECKPOINT : parseCheckpoint(checkpointText);
-  if (!checkpoint) throw new EtokenError(ExitCode.software, `${layout.checkpoint} is corrupt`);
-  const rewritten = join(layout.dir, rewrittenIndexName(checkpoint.generation));
-  const indexFile = checkpoint.generation > 0 && existsSync(rewritten) ? rewritten : layout.index;
-
+function loadOnce({ layout, checkpoint, indexFile }: CheckpointedFiles, options: LoadOptions): LoadedDatabase {
   const db = new CaDatabase();
-  const bad = loadIndexFile(db, indexFile, checkpoint.indexBytes);
-  if (bad > 0) throw new EtokenError(ExitCode.software, `${indexFile}: ${bad} malformed line(s) before the checkpoint`);
+  db.reserve(Math.ceil(checkpoint.indexBytes / BYTES_PER_LINE_ESTIMATE), checkpoint.indexBytes);
+  loadIndexPieces(indexFile, checkpoint.indexBytes, (lines) => db.loadIndex(lines).bad);
   const indexRows = db.size;
   db.setCrlState(checkpoint.crl);
   if (options.outcomesSince !== undefined) db.restoreOutcomes(checkpoint.outcomes, options.outcomesSince);
@@ -121,21 +67,7 @@ function loadOnce(caDir: string, checkpointText: string | null, options: LoadOpt
   return { db, checkpoint, indexFile, indexRows, replayed, indexStale, end };
 }
 
-/**
- * The database as the files hold it. A reader beside the running server
- * (revoke-cert) may see a checkpoint land while it reads, and the index file
- * switched under it: it reads again until the checkpoint is the same before
- * and after.
- */
+/** The database as the files hold it (read again when a checkpoint lands meanwhile: see checkpointed-read.ts). */
 export function loadCaDatabase(caDir: string, options: LoadOptions = {}): LoadedDatabase {
-  const path = caLayout(caDir).checkpoint;
-  for (let attempt = 1; ; attempt++) {
-    const before = readCheckpointText(path);
-    try {
-      const loaded = loadOnce(caDir, before, options);
-      if (attempt >= READ_ATTEMPTS || readCheckpointText(path) === before) return loaded;
-    } catch (e) {
-      if (attempt >= READ_ATTEMPTS || readCheckpointText(path) === before) throw e;
-    }
-  }
+  return readAsOfCheckpoint(caDir, (files) => loadOnce(files, options));
 }
