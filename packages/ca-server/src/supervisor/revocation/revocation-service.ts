@@ -175,9 +175,6 @@ export class RevocationService {
     faultPoint('server.after-crl-written');
     store.append({ t: 'crl-published', number, ...times, at: this.clock() });
     await store.commit();
-    // index.txt gets the new R lines (openssl ca -status); the journal holds them already, so a checkpoint that
-    // fails now (a full disk) only delays that: the store tries again by itself.
-    await store.checkpoint().catch((e: Error) => log.warn({ event: 'db.checkpoint-failed', err: e.message }, `checkpoint after CRL ${number} failed: ${e.message}`));
     faultPoint('server.after-crl-published');
     log.info(
       { event: 'crl.issued', number, entries: entries.count, thisUpdate: new Date(times.thisUpdate).toISOString(), nextUpdate: new Date(times.nextUpdate).toISOString(), path },
@@ -186,7 +183,12 @@ export class RevocationService {
     const pruned = pruneCrlCopies(settings.crlDir, settings.crlKeep);
     if (pruned.length > 0) log.info({ event: 'crl.pruned', numbers: pruned }, `removed the copies of ${pruned.length} older CRL(s), keeping ${settings.crlKeep}`);
     const hook = this.d.postCrl(number, path);
+    // The CRL lists them and the journal holds them: revoke-cert is answered now, not after the index rewrite.
     for (const r of requests) moveToDone(this.d.queue, { ...r, crlNumber: number, doneAt: this.clock() });
+    // index.txt gets the new R lines (openssl ca -status): a rewrite of the whole file, seconds at a million
+    // certificates. The journal holds them already, so a checkpoint that fails now (a full disk) only delays
+    // that: the store tries again by itself.
+    await store.checkpoint().catch((e: Error) => log.warn({ event: 'db.checkpoint-failed', err: e.message }, `checkpoint after CRL ${number} failed: ${e.message}`));
     await hook;
   }
 
