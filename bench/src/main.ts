@@ -24,6 +24,7 @@ import { clientStart } from './targets/client-start.js';
 import { crlTiming } from './targets/crl.js';
 import { latency, throughput, warmUp } from './targets/issuance.js';
 import { myproxyRoundTrips } from './targets/myproxy-roundtrip.js';
+import { operatorRevocation, P10_DATABASE } from './targets/revocation.js';
 import { slowTokenFigures } from './targets/slow-token.js';
 import { soak } from './targets/soak.js';
 import { verdicts } from './verdicts.js';
@@ -119,6 +120,9 @@ async function run(dir: string, tokens: TestToken[], servers: BenchServer[], car
   say('P4 CRL with 100,000 revoked entries');
   const crl = crlTiming(join(dir, 'crl-ours'), rsa, 100_000, 5);
 
+  say(`P10 revoke-cert to the CRL published: ${P10_DATABASE.entries} certificates, ${P10_DATABASE.revoked} revoked; openssl ca -revoke and -gencrl on a copy`);
+  const revocation = await operatorRevocation(dir, rsa, 5, 3);
+
   say(`J1 soak (the journal): ${MILLION} issuances without a restart, then a restart`);
   const soaked = await soak(rsa, MILLION, say);
 
@@ -139,11 +143,12 @@ async function run(dir: string, tokens: TestToken[], servers: BenchServer[], car
       residentMb: millionMemory.rss,
       client,
       slowToken,
+      revocation,
       soak: soaked,
     }),
     ...scepVerdicts(scep),
   ];
-  const baselines = { rawRsaRate, smartcardModuleRate: moduleRate, rawEcRate, flushMs, opensslCaIssueMs: openssl.issue, opensslGencrlMs: openssl.gencrl, nodeStartMs: client.nodeMs, myproxyBuiltInMs: myproxy.builtInMs, scepserver: scep.scepserver };
+  const baselines = { rawRsaRate, smartcardModuleRate: moduleRate, rawEcRate, flushMs, opensslCaIssueMs: openssl.issue, opensslGencrlMs: openssl.gencrl, opensslRevokeThenGencrlMs: revocation.opensslMs, nodeStartMs: client.nodeMs, myproxyBuiltInMs: myproxy.builtInMs, scepserver: scep.scepserver };
   const figures = {
     latency: oneStream,
     throughput: { empty: atEmpty, million: atMillion, realClientRate: realRate, warmUpIssued: { empty: warmUpIssued[0], million: warmUpIssued[1] } },
@@ -152,6 +157,7 @@ async function run(dir: string, tokens: TestToken[], servers: BenchServer[], car
     client,
     slowToken,
     scep,
+    revocation,
     million: { readyMs: million.readyMs, loadedMs: million.loadedMs, residentAfterStartMb: millionMemory, residentAfterLoadMb: millionAfter },
     soak: soaked,
   };

@@ -1,4 +1,4 @@
-/** The targets P1-P7 of the benchmark issue, each as a ratio against its baseline from the same run. */
+/** The targets P1-P10 and J1 of the benchmark issues, each as a ratio against its baseline from the same run. */
 import type { Verdict } from './report.js';
 
 export interface Measured {
@@ -18,6 +18,8 @@ export interface Measured {
   readonly client: { readonly clientMs: number; readonly nodeMs: number };
   /** P8/P9 on the smart-card test module. */
   readonly slowToken: { readonly moduleRate: number; readonly signatureMs: number; readonly rate: number; readonly latency: { readonly p50: number } };
+  /** P10: revoke-cert to the CRL published at 1M certificates, and openssl ca -revoke then -gencrl on the same database. */
+  readonly revocation: { readonly medianMs: number; readonly opensslMs: number };
   /** The restart after a million issuances without one (targets/soak.ts). */
   readonly soak: { readonly readyMs: number; readonly peakMb: number };
 }
@@ -60,6 +62,18 @@ export function verdicts(m: Measured): Verdict[] {
       ratio: m.slowToken.latency.p50 / (m.slowToken.signatureMs + 5),
       target: '<= 1',
       pass: m.slowToken.latency.p50 <= m.slowToken.signatureMs + 5,
+    },
+    { id: 'P10', what: 'revoke-cert to CRL, 1M', figure: m.revocation.medianMs, unit: 'ms', baselineName: 'limit ms', baseline: 100, ratio: m.revocation.medianMs / 100, target: '<= 1', pass: m.revocation.medianMs <= 100 },
+    {
+      id: 'P10',
+      what: 'revoke-cert to CRL, 1M',
+      figure: m.revocation.medianMs,
+      unit: 'ms',
+      baselineName: 'openssl -revoke,-gencrl ms',
+      baseline: m.revocation.opensslMs,
+      ratio: m.revocation.opensslMs / m.revocation.medianMs,
+      target: 'speed-up >= 5',
+      pass: m.revocation.opensslMs >= 5 * m.revocation.medianMs,
     },
     { id: 'J1', what: 'start-up after 1M issuances', figure: m.soak.readyMs, unit: 'ms', baselineName: 'limit ms', baseline: 3000, ratio: m.soak.readyMs / 3000, target: '<= 1', pass: m.soak.readyMs <= 3000 },
     { id: 'J1', what: 'peak RSS after 1M issuances', figure: m.soak.peakMb, unit: 'MB', baselineName: 'limit MB', baseline: 256, ratio: m.soak.peakMb / 256, target: '<= 1', pass: m.soak.peakMb <= 256 },

@@ -6,10 +6,10 @@
  * over a given number of revoked entries.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TestToken } from '../../../test/helpers/softhsm.js';
-import { writeSyntheticIndex } from '../db/synthetic-index.js';
+import { writeSyntheticIndex, type SyntheticIndex } from '../db/synthetic-index.js';
 import { median, timeRuns } from '../stats.js';
 
 export interface OpensslKey {
@@ -42,10 +42,11 @@ commonName = optional
 `;
 }
 
-/** A fresh openssl ca directory whose index.txt holds `entries` lines. */
-function caDir(dir: string, key: OpensslKey, entries: number, revoked: boolean): string {
+/** A fresh openssl ca directory whose index.txt is synthetic, or a copy of another. */
+function caDir(dir: string, key: OpensslKey, index: SyntheticIndex | { readonly copyOf: string }): string {
   mkdirSync(join(dir, 'newcerts'), { recursive: true });
-  writeSyntheticIndex(join(dir, 'index.txt'), { entries, revoked });
+  if ('copyOf' in index) copyFileSync(index.copyOf, join(dir, 'index.txt'));
+  else writeSyntheticIndex(join(dir, 'index.txt'), index);
   writeFileSync(join(dir, 'index.txt.attr'), 'unique_subject = no\n');
   writeFileSync(join(dir, 'serial'), '01\n');
   writeFileSync(join(dir, 'crlnumber'), '01\n');
@@ -64,7 +65,7 @@ function openssl(args: readonly string[], key: OpensslKey): void {
 
 /** Median ms of one `openssl ca -batch` issuance with an index of `entries` lines. */
 export function opensslCaIssueMs(dir: string, key: OpensslKey, csrPath: string, entries: number, runs: number): number {
-  const config = caDir(dir, key, entries, false);
+  const config = caDir(dir, key, { entries, revoked: 0 });
   const out = join(dir, 'out.pem');
   let n = 0;
   const issue = (): void =>
@@ -75,10 +76,31 @@ export function opensslCaIssueMs(dir: string, key: OpensslKey, csrPath: string, 
 
 /** Median ms of one `openssl ca -gencrl` over `revoked` revoked entries. */
 export function opensslGencrlMs(dir: string, key: OpensslKey, revoked: number, runs: number): number {
-  const config = caDir(dir, key, revoked, true);
+  const config = caDir(dir, key, { entries: revoked, revoked });
   const gencrl = (): void => openssl(['ca', '-gencrl', '-config', config, '-out', join(dir, 'crl.pem'), ...engineArgs(key)], key);
   gencrl();
   return median(timeRuns(runs, gencrl));
+}
+
+/**
+ * Median ms of what an operator of the original tool ran to revoke: `openssl ca -revoke` of one certificate file,
+ * then `openssl ca -gencrl`, on a copy of `index`; each run revokes the next of `certFiles`.
+ */
+export function opensslRevokeThenGencrlMs(dir: string, key: OpensslKey, index: string, certFiles: readonly string[]): number {
+  const config = caDir(dir, key, { copyOf: index });
+  let next = 0;
+  const revokeThenGencrl = (): void => {
+    openssl(['ca', '-config', config, '-revoke', certFiles[next++]!, '-crl_reason', 'keyCompromise', ...engineArgs(key)], key);
+    openssl(['ca', '-gencrl', '-config', config, '-out', join(dir, 'crl.pem'), ...engineArgs(key)], key);
+  };
+  return median(timeRuns(certFiles.length, revokeThenGencrl));
+}
+
+/** A certificate with this serial and subject (self-signed: `openssl ca -revoke` reads only those two). */
+export function certificateWithSerial(dir: string, serial: string, subject: string): string {
+  const file = join(dir, `${serial}.pem`);
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', join(dir, `${serial}.key`), '-out', file, '-days', '1', '-subj', subject, '-set_serial', `0x${serial}`], { stdio: 'pipe' });
+  return file;
 }
 
 /** The token's CA key as the pkcs11 engine names it. */

@@ -5,13 +5,13 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { caLayout, EMPTY_CHECKPOINT, type Checkpoint } from '@etoken-ca/contract/core/cadb/layout';
-import { writeSyntheticIndex } from './synthetic-index.js';
+import { writeSyntheticIndex, type SyntheticIndex } from './synthetic-index.js';
 
-export function seedCaDir(caDir: string, entries: number, revoked = false): void {
+export function seedCaDir(caDir: string, spec: SyntheticIndex): void {
   const layout = caLayout(caDir);
   for (const dir of [layout.dir, layout.newcerts, layout.journal, layout.crl]) mkdirSync(dir, { recursive: true, mode: 0o700 });
   writeFileSync(layout.indexAttr, 'unique_subject = no\n');
-  const indexBytes = writeSyntheticIndex(layout.index, { entries, revoked });
+  const indexBytes = writeSyntheticIndex(layout.index, spec);
   const checkpoint: Checkpoint = { ...EMPTY_CHECKPOINT, indexBytes };
   writeFileSync(layout.checkpoint, `${JSON.stringify(checkpoint)}\n`, { mode: 0o600 });
 }

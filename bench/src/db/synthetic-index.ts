@@ -1,7 +1,7 @@
 /**
  * Large CA databases made on the spot, never committed: well-formed
  * `openssl ca` index.txt lines with synthetic serials (unique, OpenSSL
- * spelling), all valid or all revoked.
+ * spelling), valid or revoked (the revoked spread evenly through the file).
  */
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { formatIndexLine, type IndexEntry } from '@etoken-ca/contract/core/cadb/index-line';
@@ -11,13 +11,16 @@ const CHUNK_LINES = 20_000;
 
 export interface SyntheticIndex {
   readonly entries: number;
-  readonly revoked: boolean;
+  /** How many of the entries are revoked. */
+  readonly revoked: number;
 }
 
 /** 16 bytes like the server's serials, counted up from a fixed prefix so they never collide with each other. */
 export function syntheticSerial(n: number): string {
   return `5E${n.toString(16).toUpperCase().padStart(30, '0')}`;
 }
+
+export const syntheticSubject = (n: number): string => `/DC=org/DC=example/O=Bench/CN=User ${n}`;
 
 const SERIAL_MARK = '\u0000serial';
 const SUBJECT_MARK = '\u0000subject';
@@ -31,15 +34,22 @@ function lineParts(revoked: boolean, now: number): [string, string, string] {
   return [head, middle, tail];
 }
 
+/** Whether line n of `spec` is revoked: `revoked` of the `entries` lines, evenly spread. */
+export const isSyntheticRevoked = (spec: SyntheticIndex, n: number): boolean => Math.floor(((n + 1) * spec.revoked) / spec.entries) > Math.floor((n * spec.revoked) / spec.entries);
+
 /** Writes the index file and returns its size in bytes. */
 export function writeSyntheticIndex(path: string, spec: SyntheticIndex): number {
-  const [head, middle, tail] = lineParts(spec.revoked, Math.floor(Date.now() / 1000) * 1000);
+  const now = Math.floor(Date.now() / 1000) * 1000;
+  const parts = { valid: lineParts(false, now), revoked: lineParts(true, now) };
   const fd = openSync(path, 'w', 0o644);
   let bytes = 0;
   try {
     for (let start = 0; start < spec.entries; start += CHUNK_LINES) {
       let text = '';
-      for (let n = start; n < Math.min(spec.entries, start + CHUNK_LINES); n++) text += `${head}${syntheticSerial(n)}${middle}/DC=org/DC=example/O=Bench/CN=User ${n}${tail}`;
+      for (let n = start; n < Math.min(spec.entries, start + CHUNK_LINES); n++) {
+        const [head, middle, tail] = isSyntheticRevoked(spec, n) ? parts.revoked : parts.valid;
+        text += `${head}${syntheticSerial(n)}${middle}${syntheticSubject(n)}${tail}`;
+      }
       bytes += writeSync(fd, text);
     }
   } finally {

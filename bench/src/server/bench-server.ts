@@ -8,6 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { makeServerFixture, removeFixture, startServer, type RunningServer, type ServerFixture } from '../../../test/helpers/ca-server.js';
 import type { TestToken } from '../../../test/helpers/softhsm.js';
 import { seedCaDir } from '../db/seed-ca-dir.js';
+import type { SyntheticIndex } from '../db/synthetic-index.js';
 import { nowMs } from '../stats.js';
 
 const QUIET_MS = 1000;
@@ -39,10 +40,11 @@ async function settled(server: RunningServer): Promise<void> {
   }
 }
 
-/** `keys`: more configuration, e.g. another PKCS11_MODULE in front of the token. */
-export async function startBenchServer(token: TestToken, entries: number, keys: Record<string, string> = {}): Promise<BenchServer> {
+/** `db`: a synthetic database to start on (a number: that many valid certificates); `keys`: more configuration, e.g. another PKCS11_MODULE in front of the token. */
+export async function startBenchServer(token: TestToken, db: number | SyntheticIndex, keys: Record<string, string> = {}): Promise<BenchServer> {
   const fixture = makeServerFixture(token, { CLIENT_TIMEOUT: '60', ...keys });
-  if (entries > 0) seedCaDir(fixture.caDir, entries);
+  const seed = typeof db === 'number' ? { entries: db, revoked: 0 } : db;
+  if (seed.entries > 0) seedCaDir(fixture.caDir, seed);
   const start = nowMs();
   const server = await startServer(fixture, token.pin, false);
   let loadedAt = 0;

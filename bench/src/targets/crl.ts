@@ -27,7 +27,7 @@ const WEEK_MS = 7 * 86400_000;
 
 export function crlTiming(dir: string, token: TestToken, revoked: number, runs: number): CrlTiming {
   const caDir = join(dir, 'ca');
-  seedCaDir(caDir, revoked, true);
+  seedCaDir(caDir, { entries: revoked, revoked });
   const { db } = loadCaDatabase(caDir);
   const ca = parseCaCertificate(readFileSync(token.caCertPath));
   const template = createCrlTemplate(ca);
