@@ -93,8 +93,9 @@ export class FramedWorker<M> {
     this.child.on('error', (e) => handlers.onDiagnostic(`${spec.name}: ${e.message}`));
   }
 
+  /** Running and still trusted: a worker caught lying is dead to its client from that moment, before its exit is seen. */
   get alive(): boolean {
-    return !this.exited;
+    return !this.exited && this.trusted;
   }
 
   get pid(): number | undefined {
@@ -102,7 +103,7 @@ export class FramedWorker<M> {
   }
 
   send(chunks: readonly Buffer[]): void {
-    if (this.exited) return;
+    if (!this.alive) return;
     for (const chunk of chunks) this.child.stdin!.write(chunk);
   }
 
