@@ -18,6 +18,7 @@ import { makeServerFixture, removeFixture, REVOKE_BIN, startServer, type Running
 import { makeCsr } from '../helpers/fake-server.js';
 import { createTestToken, type TestToken } from '../helpers/softhsm.js';
 import { runClient, type ClientResult } from '../helpers/spool-client.js';
+import { pollUntil } from '../helpers/wait-until.js';
 import { installInto } from '../helpers/staged-code.js';
 import { serialsIn, withheldProblems } from '../helpers/withheld-crl.js';
 import { myproxyRequest } from '../../packages/ca-client/src/testing/myproxy-request.js';
@@ -112,6 +113,14 @@ async function expectCaught(result: ClientResult, worker: 'parser' | 'signer', b
   const honest = await runClient(request(), fixture.configPath);
   expect(honest.code, honest.stderr).toBe(0);
   honestStdouts.push(honest.stdout);
+  // The client has its certificate before the server has logged it and added its index line: wait for both, so
+  // that what the next case counts starts after them.
+  const serial = serialsIn(honest.stdout)[0]!;
+  await pollUntil(
+    () => server.events('cert.issued').some((e) => e.serial === serial) && indexLines().some((l) => l.split('\t')[3] === serial),
+    30_000,
+    () => `the honest certificate ${serial} logged and in index.txt`,
+  );
 }
 
 beforeAll(async () => {
