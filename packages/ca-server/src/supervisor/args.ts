@@ -20,6 +20,7 @@ export const USAGE = `Usage: etoken-ca-server [--config FILE] [--pin-fd N] [--us
        etoken-ca-server install|uninstall [--prefix DIR] [--dry-run]
        etoken-ca-server import-openssl-ca DIR [--config FILE]
        etoken-ca-server verify-journal [--config FILE]
+       etoken-ca-server scep challenge|approve|pending|issue-ra-cert ... (etoken-ca-server scep --help)
        etoken-ca-server --help | --version
 
 Runs the etoken-ca certificate authority for MyProxy: watches the request
