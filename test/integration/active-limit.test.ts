@@ -13,6 +13,7 @@ import { makeServerFixture, removeFixture, startServer, type RunningServer, type
 import { makeCsr } from '../helpers/fake-server.js';
 import { createTestToken, type TestToken } from '../helpers/softhsm.js';
 import { runClient } from '../helpers/spool-client.js';
+import { pollUntil } from '../helpers/wait-until.js';
 
 let token: TestToken;
 let request: (cn: string) => Buffer;
@@ -64,11 +65,14 @@ describe('MAX_ACTIVE_CERTS', () => {
     expect(first.code, first.stderr).toBe(0);
     expect(second.code, second.stderr).toBe(0);
     const [old, replacement] = [serialOf(first.stdout), serialOf(second.stdout)];
-    expect(server.events('cert.revoked').find((e) => e.serial === old)).toMatchObject({ reason: 'superseded', replacement });
+    // The answer goes out before the server logs it and writes its index line.
+    const [revoked] = await server.waitFor('cert.revoked', 1, 30_000, (e) => e.serial === old);
+    expect(revoked).toMatchObject({ reason: 'superseded', replacement });
+    await server.waitFor('cert.issued', 1, 30_000, (e) => e.serial === replacement);
     expect(indexStatus(fixture, replacement)).toMatch(/^V\t/);
-    // The CRL path (due at once: a certificate was revoked outside the queue) rewrites index.txt
-    // at its checkpoint, before it logs crl.issued; the start-up CRL, with no entries, is not that one.
+    // The CRL path (due at once: a certificate was revoked outside the queue) publishes the CRL, then rewrites
+    // index.txt at its checkpoint; the start-up CRL, with no entries, is not that one.
     await server.waitFor('crl.issued', 1, 30_000, (r) => (r.entries as number) >= 1);
-    expect(indexStatus(fixture, old)).toMatch(/^R\t\d+Z\t\d+Z,superseded$/);
+    await pollUntil(() => /^R\t\d+Z\t\d+Z,superseded$/.test(indexStatus(fixture, old) ?? ''), 30_000, () => `index.txt: ${indexStatus(fixture, old)}`);
   });
 });

@@ -89,10 +89,12 @@ describe('revocation and CRLs', () => {
     for (const name of readdirSync(crlDir()).filter((n) => /^crl-\d+\.pem$/.test(n))) {
       expect(openssl(['crl', '-in', join(crlDir(), name), '-CAfile', token.caCertPath, '-noout']) + 'ok').toBe('ok');
     }
+    // revoke-cert returns once the CRL is published; index.txt is rewritten right after.
+    const revokedLine = new RegExp(`^R\\t\\d+Z\\t\\d+Z,keyCompromise\\t${a.serial}\\t`, 'm');
+    await pollUntil(() => revokedLine.test(readFileSync(join(fixture.caDir, 'index.txt'), 'utf8')), 30_000, () => `index.txt shows ${a.serial} revoked`);
     expect(opensslCaStatus(a.serial)).toContain(`${a.serial}=Revoked (R)`);
     expect(opensslCaStatus(d.serial)).toContain(`${d.serial}=Valid (V)`);
-    expect(readFileSync(join(fixture.caDir, 'index.txt'), 'utf8')).toMatch(new RegExp(`^R\\t\\d+Z\\t\\d+Z,keyCompromise\\t${a.serial}\\t`, 'm'));
-    const revoked = server.events('cert.revoked').find((e) => e.serial === a.serial);
+    const [revoked] = await server.waitFor('cert.revoked', 1, 30_000, (e) => e.serial === a.serial);
     expect(revoked).toMatchObject({ reason: 'keyCompromise', subject: '/DC=org/DC=example/O=Test/CN=Revocation User 0', by: expect.any(String) });
     await queueEmpties();
   });
