@@ -191,14 +191,15 @@ async function run(argv: readonly string[]): Promise<void> {
         alerts.stop();
         token.stop();
         parser.stop();
-        store.close();
-        try {
-          unlinkSync(config.pidFile);
-        } catch {
-          // not there
-        }
-        log.info({ event: 'server.stopped' }, 'stopped');
-        process.exit(ExitCode.ok);
+        void store.stop().then(() => {
+          try {
+            unlinkSync(config.pidFile);
+          } catch {
+            // not there
+          }
+          log.info({ event: 'server.stopped' }, 'stopped');
+          process.exit(ExitCode.ok);
+        });
       };
       finish();
     },

@@ -79,6 +79,25 @@ describe('CaStore', () => {
     }
   });
 
+  it('checkpoints on a clean stop, so the next start replays nothing; a close() without it replays', async () => {
+    const store = await open();
+    issue(store, 1);
+    issue(store, 2);
+    await store.commit();
+    await store.stop();
+    const afterStop = await open();
+    expect(afterStop.startup).toMatchObject({ certificates: 2, replayed: 0 });
+    issue(afterStop, 3);
+    await afterStop.commit();
+    afterStop.close();
+    const afterClose = await open();
+    expect(afterClose.startup).toMatchObject({ certificates: 3, replayed: 2 });
+    // Nothing came since the start-up checkpoint: the stop writes none.
+    const generation = checkpointFile().generation;
+    await afterClose.stop();
+    expect(checkpointFile().generation).toBe(generation);
+  });
+
   it('keeps a reservation across a checkpoint, so its certificate survives a restart', async () => {
     const store = await open();
     store.append({ t: 'reserve', req: req(7), serial: 'BEEF', subject: '/CN=in flight', notAfter: Date.UTC(2030, 0, 1), at: Date.now() });
