@@ -148,7 +148,7 @@ async function run(dir: string, tokens: TestToken[], servers: BenchServer[], car
     }),
     ...scepVerdicts(scep),
   ];
-  const baselines = { rawRsaRate, smartcardModuleRate: moduleRate, rawEcRate, flushMs, opensslCaIssueMs: openssl.issue, opensslGencrlMs: openssl.gencrl, opensslRevokeThenGencrlMs: revocation.opensslMs, nodeStartMs: client.nodeMs, myproxyBuiltInMs: myproxy.builtInMs, scepserver: scep.scepserver };
+  const baselines = { rawRsaRate, smartcardModuleRate: moduleRate, rawEcRate, flushMs, opensslCaIssueMs: openssl.issue, opensslGencrlMs: openssl.gencrl, opensslRevokeThenGencrlMs: revocation.opensslMs, nodeStartMs: client.nodeMs, myproxyBuiltInMs: myproxy.builtInMs, myproxyNodeCalloutMs: myproxy.nodeCalloutMs, scepserver: scep.scepserver };
   const figures = {
     latency: oneStream,
     throughput: { empty: atEmpty, million: atMillion, realClientRate: realRate, warmUpIssued: { empty: warmUpIssued[0], million: warmUpIssued[1] } },

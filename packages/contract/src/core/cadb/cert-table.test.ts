@@ -27,4 +27,24 @@ describe('CertTable', () => {
     table.setRaw(line, parseIndexLineBytes(line, 0, line.length - 1)!);
     expect(table.get('0A1B')).toEqual({ serial: '0A1B', status: 'R', notAfter: T, revokedAt: T - 1000, reason: 'keyCompromise', subject: '/CN=Jürgen' });
   });
+
+  it('keeps a subject once for all its rows, and reads every row back with its own', () => {
+    const table = new CertTable();
+    // 3,000 distinct subjects (past the subject hash's first growth), each on several rows, raw and set.
+    for (let n = 0; n < 12_000; n++) {
+      const entry = { serial: serial(n), status: 'V' as const, notAfter: T + n, subject: `/O=Grid/CN=user ${n % 3000}` };
+      if (n % 2) table.set(entry);
+      else {
+        const line = Buffer.from(formatIndexLine(entry));
+        table.setRaw(line, parseIndexLineBytes(line, 0, line.length - 1)!);
+      }
+    }
+    for (const n of [0, 1, 2999, 3000, 7777, 11_999]) expect(table.get(serial(n))?.subject).toBe(`/O=Grid/CN=user ${n % 3000}`);
+    // A prefix of a subject, and a subject that changes on update, are their own.
+    table.set({ serial: serial(5), status: 'V', notAfter: T, subject: '/O=Grid/CN=user 1' });
+    table.set({ serial: serial(6), status: 'V', notAfter: T, subject: '/O=Grid/CN=user' });
+    expect(table.get(serial(5))?.subject).toBe('/O=Grid/CN=user 1');
+    expect(table.get(serial(6))?.subject).toBe('/O=Grid/CN=user');
+    expect(table.get(serial(3005))?.subject).toBe('/O=Grid/CN=user 5');
+  });
 });

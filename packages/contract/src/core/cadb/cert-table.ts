@@ -5,6 +5,8 @@
  * Performance), and loading index.txt copies serials and subjects straight
  * from its bytes without making a string of either.
  * Rows keep insertion order (index.txt order); an update rewrites a row in place.
+ * A subject is kept once however many rows share it (a MyProxy CA issues the
+ * same few thousand users certificate after certificate).
  */
 import type { SerialHex } from '../serial.js';
 import { REVOCATION_REASONS, type IndexEntry, type RawIndexLine, type RevocationReason } from './index-line.js';
@@ -71,6 +73,11 @@ export class CertTable {
   private subjectBytes = 0;
   /** Open addressing: row + 1, EMPTY for a free slot; at most half full. */
   private slots = new Uint32Array(16);
+  /** Each distinct subject's place in the subject pool, and the same kind of hash over them: distinct + 1. */
+  private distinctStart = new Uint32Array(1024);
+  private distinctLength = new Uint32Array(1024);
+  private distinctCount = 0;
+  private subjectSlots = new Uint32Array(2048);
 
   get size(): number {
     return this.rows;
@@ -162,11 +169,44 @@ export class CertTable {
     return row;
   }
 
-  /** The subject just written at the end of the pool belongs to `row`. */
+  /** The subject just written at the end of the pool belongs to `row`: kept there if it is new, else the earlier copy serves. */
   private placeSubject(row: number, length: number): void {
-    this.subjectStart[row] = this.subjectBytes;
+    const at = this.subjectBytes;
+    const mask = this.subjectSlots.length - 1;
+    let slot = hashBytes(this.subjectPool, at, length) & mask;
+    for (let stored = this.subjectSlots[slot]!; stored !== EMPTY; stored = this.subjectSlots[slot]!) {
+      const start = this.distinctStart[stored - 1]!;
+      if (this.distinctLength[stored - 1] === length && sameBytes(this.subjectPool, start, at, length)) {
+        this.subjectStart[row] = start;
+        this.subjectLength[row] = length;
+        return;
+      }
+      slot = (slot + 1) & mask;
+    }
+    this.subjectStart[row] = at;
     this.subjectLength[row] = length;
     this.subjectBytes += length;
+    this.addDistinct(at, length, slot);
+  }
+
+  private addDistinct(start: number, length: number, slot: number): void {
+    const index = this.distinctCount++;
+    if (index === this.distinctStart.length) {
+      this.distinctStart = grown(this.distinctStart, index * 2);
+      this.distinctLength = grown(this.distinctLength, index * 2);
+    }
+    this.distinctStart[index] = start;
+    this.distinctLength[index] = length;
+    this.subjectSlots[slot] = index + 1;
+    if (this.distinctCount * 2 > this.subjectSlots.length) {
+      this.subjectSlots = new Uint32Array(this.subjectSlots.length * 2);
+      const mask = this.subjectSlots.length - 1;
+      for (let d = 0; d < this.distinctCount; d++) {
+        let free = hashBytes(this.subjectPool, this.distinctStart[d]!, this.distinctLength[d]!) & mask;
+        while (this.subjectSlots[free] !== EMPTY) free = (free + 1) & mask;
+        this.subjectSlots[free] = d + 1;
+      }
+    }
   }
 
   private setFields(row: number, fields: Pick<CertRow, 'status' | 'notAfter' | 'revokedAt' | 'reason' | 'compromisedAt' | 'withheld'>): void {
