@@ -1004,8 +1004,9 @@ static CK_RV load_real_module(void)
 /*
  * The SoftHSM slot of the one initialized token in SOFTHSM2_CONF's tokendir,
  * as a reader holds one card (SoftHSM adds a slot with an empty token).
+ * CKR_TOKEN_NOT_PRESENT when there is none, said only when `last`.
  */
-static CK_RV find_real_slot(CK_SLOT_ID *slot)
+static CK_RV find_real_slot(CK_SLOT_ID *slot, bool last)
 {
     CK_SLOT_ID slots[16];
     CK_ULONG count = sizeof slots / sizeof slots[0];
@@ -1020,6 +1021,7 @@ static CK_RV find_real_slot(CK_SLOT_ID *slot)
             initialized_tokens++;
         }
     }
+    if (rv != CKR_BUFFER_TOO_SMALL && initialized_tokens == 0 && !last) return CKR_TOKEN_NOT_PRESENT;
     if (rv == CKR_BUFFER_TOO_SMALL || initialized_tokens != 1) {
         complain("SoftHSM (SOFTHSM2_CONF=%s) must hold exactly one initialized token, it holds %s%lu",
                  getenv("SOFTHSM2_CONF") ?: "unset", rv == CKR_BUFFER_TOO_SMALL ? "more than " : "", initialized_tokens);
@@ -1027,6 +1029,9 @@ static CK_RV find_real_slot(CK_SLOT_ID *slot)
     }
     return CKR_OK;
 }
+
+/* How many times C_Initialize looks for SoftHSM's token (see initialize_locked). */
+#define TOKEN_SCANS 20
 
 static CK_RV initialize_locked(void)
 {
@@ -1039,10 +1044,20 @@ static CK_RV initialize_locked(void)
     if (rv != CKR_OK) return rv;
     /* Callers may sign from several threads (pkcs11js's async calls): SoftHSM must lock for itself. */
     CK_C_INITIALIZE_ARGS os_locking = {.flags = CKF_OS_LOCKING_OK};
-    rv = real->C_Initialize(&os_locking);
-    if (rv != CKR_OK) return rv;
+    /*
+     * SoftHSM skips a token whose files another process is writing while it
+     * reads them ("Token integrity check failed"): when it finds none, it
+     * looks again a few times before the card counts as missing.
+     */
+    for (int attempt = 1;; attempt++) {
+        rv = real->C_Initialize(&os_locking);
+        if (rv != CKR_OK) return rv;
+        rv = find_real_slot(&real_slot, attempt == TOKEN_SCANS);
+        if (rv != CKR_TOKEN_NOT_PRESENT) break;
+        real->C_Finalize(NULL);
+        sleep_ms(50);
+    }
     struct control control;
-    rv = find_real_slot(&real_slot);
     if (rv == CKR_OK) rv = read_control(&control);
     if (rv != CKR_OK) {
         real->C_Finalize(NULL);
