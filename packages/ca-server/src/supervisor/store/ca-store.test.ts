@@ -161,6 +161,30 @@ describe('CaStore', () => {
     reopened.close();
   });
 
+  it('holds at most maxOutcomes outcomes: refuses new requests as busy until the oldest go, within a second of their time', async () => {
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
+    let now = Date.now();
+    const retention = 60_000;
+    const store = await open({ clock: () => now, settings: { outcomeRetentionMs: retention, maxOutcomes: 3, checkpointIntervalMs: 3_600_000 } });
+    store.start();
+    store.append({ t: 'refuse', req: req(1), exit: 65, reason: 'first', at: now });
+    now += retention - 5_000;
+    issue(store, 2, now);
+    issue(store, 3, now);
+    await store.commit();
+    expect(store.refusal()).toMatchObject({ problem: 'busy', clientReason: 'CA busy, too many requests in the last minutes; try again later' });
+    // Kept until its time, however full: a repeat of it is answered, never taken as new.
+    vi.advanceTimersByTime(1_000);
+    expect(store.db.outcome(req(1))).toBeDefined();
+    // Then gone at the next pass, a second later, not at the usual ten seconds.
+    now += 5_001;
+    vi.advanceTimersByTime(1_000);
+    expect(store.db.outcome(req(1))).toBeUndefined();
+    expect(store.db.outcome(req(2))).toBeDefined();
+    expect(store.refusal()).toBeNull();
+    store.close();
+  });
+
   it('rotates the journal into segments of a bounded size and reads them all back', async () => {
     const store = await open({ settings: { segmentBytes: 4096, checkpointBytes: 1 << 30 } });
     for (let n = 1; n <= 60; n++) {

@@ -54,6 +54,11 @@ export interface StoreSettings {
   readonly outcomeRetentionMs: number;
   /** Free space kept in CA_DIR's filesystem for revocations, CRLs and checkpoints: below it new requests are refused. */
   readonly reserveBytes: number;
+  /**
+   * At most this many outcomes are held: with as many, new requests are refused (exit 75) until the oldest are
+   * forgotten on time. Dropping an outcome early instead would let its request, seen again, be signed twice.
+   */
+  readonly maxOutcomes: number;
 }
 
 /**
@@ -74,6 +79,8 @@ export const DEFAULT_STORE_SETTINGS: StoreSettings = {
   checkpointIntervalMs: 300_000,
   outcomeRetentionMs: outcomeRetentionMs(60),
   reserveBytes: 64 * MB,
+  // About 50 MB; held for CLIENT_TIMEOUT + 30 s (140 s at most), it takes over 1,700 requests a second to fill.
+  maxOutcomes: 250_000,
 };
 
 /** The settings a configuration gives: a checkpoint after four segments' worth of journal. */
@@ -86,6 +93,7 @@ export function storeSettings(config: { journalSegmentKb: number; checkpointInte
     checkpointIntervalMs: config.checkpointInterval * 1000,
     outcomeRetentionMs: outcomeRetentionMs(config.clientTimeout),
     reserveBytes: config.caDiskReserveMb * MB,
+    maxOutcomes: DEFAULT_STORE_SETTINGS.maxOutcomes,
   };
 }
 
@@ -272,6 +280,7 @@ export class CaStore {
   refusal(): StoreError | null {
     if (this.failed) return this.failed;
     if (this.reserve.low) return new StoreError('disk-full', `free space in ${this.layout.dir} below the reserve (CA_DISK_RESERVE_MB)`);
+    if (this.db.outcomeCount >= this.settings.maxOutcomes) return new StoreError('busy', `${this.db.outcomeCount} request outcomes held, the most kept`);
     return null;
   }
 
@@ -714,7 +723,7 @@ export class CaStore {
     }
     this.appendDeferred();
     if (this.journal.pending.length > 0 && !this.commits.busy) void this.commit().catch(() => undefined);
-    if (now - this.lastForget >= FORGET_EVERY_MS) {
+    if (now - this.lastForget >= FORGET_EVERY_MS || this.db.outcomeCount >= this.settings.maxOutcomes) {
       this.lastForget = now;
       this.db.forgetOutcomes(now - this.settings.outcomeRetentionMs);
     }

@@ -9,12 +9,15 @@ export type StoreProblem =
   /** Any other failed write or flush (EIO, a short write whose error was lost). */
   | 'write-failed'
   /** The journal could not be brought back to a known state after a failure: issuance stopped. */
-  | 'unavailable';
+  | 'unavailable'
+  /** As many request outcomes held as the store keeps (StoreSettings.maxOutcomes): new requests wait for the oldest to go. */
+  | 'busy';
 
 const CLIENT_REASON: Readonly<Record<StoreProblem, string>> = {
   'disk-full': 'CA disk full; try again later',
   'write-failed': 'CA database write failed; try again later',
   unavailable: 'CA database unavailable; try again later',
+  busy: 'CA busy, too many requests in the last minutes; try again later',
 };
 
 export class StoreError extends Error {
