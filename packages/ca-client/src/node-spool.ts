@@ -49,9 +49,12 @@ export function nodeSpool(layout: SpoolLayout, startedAt?: number): SpoolPort {
     },
 
     readAnswer(id) {
+      // Before every look, found or not: a server that answers before the client's first look must not let it
+      // slip past this point.
+      faultPoint('client.while-waiting');
       const bytes = readAnswerBytes(layout, id, MAX_ANSWER_SIZE);
       const answer = bytes ? parseAnswer(bytes.toString('utf8')) : null;
-      faultPoint(answer ? 'client.after-answer-read' : 'client.while-waiting');
+      if (answer) faultPoint('client.after-answer-read');
       return answer;
     },
 
