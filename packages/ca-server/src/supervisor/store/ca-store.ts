@@ -367,9 +367,8 @@ export class CaStore {
    * record and its index line (its request outlived the stop's wait): the checkpoint would wait for it.
    */
   async stop(): Promise<void> {
-    const since = this.journal.appendedRecords - this.lastCheckpoint.records;
-    const wanted = since > 0 || this.indexStale || this.newcerts.behindCount > 0;
-    if (wanted && !this.failed && !this.closed && this.unindexed.size === 0) {
+    const { records, repairs } = this.sinceCheckpoint();
+    if ((records > 0 || repairs) && !this.failed && !this.closed && this.unindexed.size === 0) {
       await this.checkpoint().catch((e: Error) => this.log.warn({ event: 'db.checkpoint-failed', err: e.message }, `checkpoint at stop failed: ${e.message}`));
     }
     this.close();
@@ -730,12 +729,24 @@ export class CaStore {
     if (this.checkpointDue(now)) this.backgroundCheckpoint();
   }
 
+  /** index.txt or newcerts/ wait for a checkpoint to repair them. */
+  private get repairsPending(): boolean {
+    return this.indexStale || this.newcerts.behindCount > 0;
+  }
+
+  /** Journal bytes and records since the last checkpoint, and whether repairs wait for one. */
+  private sinceCheckpoint(): { bytes: number; records: number; repairs: boolean } {
+    return {
+      bytes: this.journal.appendedBytes - this.lastCheckpoint.bytes,
+      records: this.journal.appendedRecords - this.lastCheckpoint.records,
+      repairs: this.repairsPending,
+    };
+  }
+
   private checkpointDue(now: number): boolean {
     if (this.checkpointBusy || now < this.checkpointRetryAt) return false;
-    const bytes = this.journal.appendedBytes - this.lastCheckpoint.bytes;
-    const records = this.journal.appendedRecords - this.lastCheckpoint.records;
+    const { bytes, records, repairs } = this.sinceCheckpoint();
     if (bytes >= this.settings.checkpointBytes || records >= this.settings.checkpointRecords) return true;
-    const repairs = this.indexStale || this.newcerts.behindCount > 0;
     return (records > 0 || repairs) && now - this.lastCheckpoint.at >= this.settings.checkpointIntervalMs;
   }
 
@@ -777,7 +788,7 @@ export class CaStore {
     this.log.info({ event: 'db.disk-ok', freeBytes: change.space.freeBytes, reserveBytes: change.neededBytes }, `the filesystem of ${this.layout.dir} has ${space} free again: certificate requests are taken again`);
     this.appendDeferred();
     // What could not be written while the disk was full (index lines, newcerts/ files) is written now.
-    if ((this.indexStale || this.newcerts.behindCount > 0) && !this.checkpointBusy && !this.failed) this.backgroundCheckpoint();
+    if (this.repairsPending && !this.checkpointBusy && !this.failed) this.backgroundCheckpoint();
   }
 }
 

@@ -40,6 +40,14 @@ function copyBytes(from: Uint8Array, start: number, end: number, to: Uint8Array,
   for (let i = start; i < end; i++) to[at + i - start] = from[i]!;
 }
 
+/** Puts `value` in the first free slot from the hash's own: the insert of both open-addressing tables. */
+function putInFreeSlot(slots: Uint32Array, hash: number, value: number): void {
+  const mask = slots.length - 1;
+  let slot = hash & mask;
+  while (slots[slot] !== EMPTY) slot = (slot + 1) & mask;
+  slots[slot] = value;
+}
+
 function sameBytes(pool: Uint8Array, a: number, b: number, length: number): boolean {
   for (let i = 0; i < length; i++) if (pool[a + i] !== pool[b + i]) return false;
   return true;
@@ -200,12 +208,7 @@ export class CertTable {
     this.subjectSlots[slot] = index + 1;
     if (this.distinctCount * 2 > this.subjectSlots.length) {
       this.subjectSlots = new Uint32Array(this.subjectSlots.length * 2);
-      const mask = this.subjectSlots.length - 1;
-      for (let d = 0; d < this.distinctCount; d++) {
-        let free = hashBytes(this.subjectPool, this.distinctStart[d]!, this.distinctLength[d]!) & mask;
-        while (this.subjectSlots[free] !== EMPTY) free = (free + 1) & mask;
-        this.subjectSlots[free] = d + 1;
-      }
+      for (let d = 0; d < this.distinctCount; d++) putInFreeSlot(this.subjectSlots, hashBytes(this.subjectPool, this.distinctStart[d]!, this.distinctLength[d]!), d + 1);
     }
   }
 
@@ -259,10 +262,7 @@ export class CertTable {
   }
 
   private insertSlot(row: number): void {
-    const mask = this.slots.length - 1;
-    let slot = hashBytes(this.serialPool, this.serialStart[row]!, this.serialLength[row]!) & mask;
-    while (this.slots[slot] !== EMPTY) slot = (slot + 1) & mask;
-    this.slots[slot] = row + 1;
+    putInFreeSlot(this.slots, hashBytes(this.serialPool, this.serialStart[row]!, this.serialLength[row]!), row + 1);
   }
 
   private ensureRows(rows: number): void {
