@@ -24,10 +24,11 @@ import { runClient } from '../helpers/spool-client.js';
 import { systemUser, type SystemUser } from '../helpers/users.js';
 
 /**
- * The product's default: a genuine client is answered within its own time limit while the spool is under attack,
- * also on a loaded machine (a 5,000-lock flood beside other test files took more than 20 s there).
+ * A genuine client is answered within its own time limit while the spool is under attack, also on a loaded machine:
+ * a 5,000-lock flood answered its genuine requests within 1.5 to 2.7 s in CI, and beside other test files once took
+ * more than 20 s. Half the product's default, since abandoned files are swept only after it.
  */
-const CLIENT_TIMEOUT_S = 60;
+const CLIENT_TIMEOUT_S = 30;
 /** Unpublished and abandoned files go after CLIENT_TIMEOUT + 10 s, at a rescan (every 2 s). */
 const GRACE_MS = (CLIENT_TIMEOUT_S + 10) * 1000 + 5000;
 const FLOOD = 5000;
