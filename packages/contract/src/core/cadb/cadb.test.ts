@@ -20,6 +20,18 @@ describe('index.txt lines', () => {
   it('rejects malformed lines', () => {
     expect(parseIndexLine('V\tbad\t\t0A\tunknown\t/CN=x')).toBeNull();
     expect(parseIndexLine('X\t261124120000Z\t\t0A\tunknown\t/CN=x')).toBeNull();
+    expect(parseIndexLine('V\t2611241200x0Z\t\t0A\tunknown\t/CN=x')).toBeNull();
+    expect(parseIndexLine('V\t261124120000Z\t\t0a\tunknown\t/CN=x')).toBeNull();
+    expect(parseIndexLine('V\t261124120000Z\t\t0A\tunknown')).toBeNull();
+    expect(parseIndexLine('V\t261124120000Z\t\t0A\tunknown\t/CN=x\ty')).toBeNull();
+  });
+
+  it('reads both time forms as openssl writes them: two-digit years 50 to 99 in the 1900s, the rest in the 2000s', () => {
+    const at = (time: string): number | undefined => parseIndexLine(`V\t${time}\t\t0A\tunknown\t/CN=x`)?.notAfter;
+    expect(at('491231235959Z')).toBe(Date.UTC(2049, 11, 31, 23, 59, 59));
+    expect(at('500101000000Z')).toBe(Date.UTC(1950, 0, 1));
+    expect(at('20510101000000Z')).toBe(Date.UTC(2051, 0, 1));
+    expect(at('2051010100000Z')).toBeUndefined();
   });
 });
 

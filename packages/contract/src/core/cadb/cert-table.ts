@@ -22,8 +22,8 @@ export type RevokedRowVisitor = (row: number, revokedAt: number, reason: Revocat
 const NO_REASON = -1;
 const EMPTY = 0;
 
-/** FNV-1a over a serial's bytes (ASCII hex). */
-function hashBytes(pool: Buffer, start: number, length: number): number {
+/** FNV-1a over a serial's bytes (ASCII hex) or a subject's. */
+function hashBytes(pool: Uint8Array, start: number, length: number): number {
   let h = 0x811c9dc5;
   for (let i = start; i < start + length; i++) h = Math.imul(h ^ pool[i]!, 0x01000193);
   return h >>> 0;
@@ -48,8 +48,8 @@ function putInFreeSlot(slots: Uint32Array, hash: number, value: number): void {
   slots[slot] = value;
 }
 
-function sameBytes(pool: Uint8Array, a: number, b: number, length: number): boolean {
-  for (let i = 0; i < length; i++) if (pool[a + i] !== pool[b + i]) return false;
+function sameBytes(a: Uint8Array, aStart: number, b: Uint8Array, bStart: number, length: number): boolean {
+  for (let i = 0; i < length; i++) if (a[aStart + i] !== b[bStart + i]) return false;
   return true;
 }
 
@@ -81,9 +81,10 @@ export class CertTable {
   private subjectBytes = 0;
   /** Open addressing: row + 1, EMPTY for a free slot; at most half full. */
   private slots = new Uint32Array(16);
-  /** Each distinct subject's place in the subject pool, and the same kind of hash over them: distinct + 1. */
+  /** Each distinct subject's place in the subject pool and its hash, and the same kind of table over them: distinct + 1. */
   private distinctStart = new Uint32Array(1024);
   private distinctLength = new Uint32Array(1024);
+  private distinctHash = new Uint32Array(1024);
   private distinctCount = 0;
   private subjectSlots = new Uint32Array(2048);
 
@@ -123,7 +124,7 @@ export class CertTable {
     const length = Buffer.byteLength(entry.subject);
     this.subjectPool = grownPool(this.subjectPool, this.subjectBytes + length);
     this.subjectPool.write(entry.subject, this.subjectBytes, 'utf8');
-    this.placeSubject(row, length);
+    this.placeSubject(row, this.subjectPool, this.subjectBytes, length);
     this.setFields(row, entry);
   }
 
@@ -132,10 +133,7 @@ export class CertTable {
     this.serialPool = grownPool(this.serialPool, this.serialBytes + raw.serialEnd - raw.serialStart);
     copyBytes(line, raw.serialStart, raw.serialEnd, this.serialPool, this.serialBytes);
     const row = this.rowForStaged(raw.serialEnd - raw.serialStart);
-    const length = raw.subjectEnd - raw.subjectStart;
-    this.subjectPool = grownPool(this.subjectPool, this.subjectBytes + length);
-    copyBytes(line, raw.subjectStart, raw.subjectEnd, this.subjectPool, this.subjectBytes);
-    this.placeSubject(row, length);
+    this.placeSubject(row, line, raw.subjectStart, raw.subjectEnd - raw.subjectStart);
     this.setFields(row, raw);
   }
 
@@ -159,7 +157,7 @@ export class CertTable {
     for (let slot = hashBytes(this.serialPool, this.serialBytes, length) & mask; ; slot = (slot + 1) & mask) {
       const stored = this.slots[slot]!;
       if (stored === EMPTY) return -1;
-      if (this.serialLength[stored - 1] === length && sameBytes(this.serialPool, this.serialStart[stored - 1]!, this.serialBytes, length)) return stored - 1;
+      if (this.serialLength[stored - 1] === length && sameBytes(this.serialPool, this.serialStart[stored - 1]!, this.serialPool, this.serialBytes, length)) return stored - 1;
     }
   }
 
@@ -177,38 +175,50 @@ export class CertTable {
     return row;
   }
 
-  /** The subject just written at the end of the pool belongs to `row`: kept there if it is new, else the earlier copy serves. */
-  private placeSubject(row: number, length: number): void {
-    const at = this.subjectBytes;
+  /**
+   * The subject in source[start, start + length) belongs to `row`: an earlier copy in the pool serves if there is
+   * one (hashed and compared where it lies, so a repeated subject is never copied), else it is copied to the
+   * pool's end (set() writes it there first).
+   */
+  private placeSubject(row: number, source: Uint8Array, start: number, length: number): void {
+    const hash = hashBytes(source, start, length);
     const mask = this.subjectSlots.length - 1;
-    let slot = hashBytes(this.subjectPool, at, length) & mask;
+    let slot = hash & mask;
     for (let stored = this.subjectSlots[slot]!; stored !== EMPTY; stored = this.subjectSlots[slot]!) {
-      const start = this.distinctStart[stored - 1]!;
-      if (this.distinctLength[stored - 1] === length && sameBytes(this.subjectPool, start, at, length)) {
-        this.subjectStart[row] = start;
+      const distinct = stored - 1;
+      const at = this.distinctStart[distinct]!;
+      if (this.distinctHash[distinct] === hash && this.distinctLength[distinct] === length && sameBytes(this.subjectPool, at, source, start, length)) {
+        this.subjectStart[row] = at;
         this.subjectLength[row] = length;
         return;
       }
       slot = (slot + 1) & mask;
     }
+    const at = this.subjectBytes;
+    if (source !== this.subjectPool || start !== at) {
+      this.subjectPool = grownPool(this.subjectPool, at + length);
+      copyBytes(source, start, start + length, this.subjectPool, at);
+    }
     this.subjectStart[row] = at;
     this.subjectLength[row] = length;
     this.subjectBytes += length;
-    this.addDistinct(at, length, slot);
+    this.addDistinct(at, length, hash, slot);
   }
 
-  private addDistinct(start: number, length: number, slot: number): void {
+  private addDistinct(start: number, length: number, hash: number, slot: number): void {
     const index = this.distinctCount++;
     if (index === this.distinctStart.length) {
       this.distinctStart = grown(this.distinctStart, index * 2);
       this.distinctLength = grown(this.distinctLength, index * 2);
+      this.distinctHash = grown(this.distinctHash, index * 2);
     }
     this.distinctStart[index] = start;
     this.distinctLength[index] = length;
+    this.distinctHash[index] = hash;
     this.subjectSlots[slot] = index + 1;
     if (this.distinctCount * 2 > this.subjectSlots.length) {
       this.subjectSlots = new Uint32Array(this.subjectSlots.length * 2);
-      for (let d = 0; d < this.distinctCount; d++) putInFreeSlot(this.subjectSlots, hashBytes(this.subjectPool, this.distinctStart[d]!, this.distinctLength[d]!), d + 1);
+      for (let d = 0; d < this.distinctCount; d++) putInFreeSlot(this.subjectSlots, this.distinctHash[d]!, d + 1);
     }
   }
 
@@ -218,8 +228,9 @@ export class CertTable {
     this.revokedAt[row] = fields.revokedAt ?? Number.NaN;
     this.reason[row] = fields.reason === undefined ? NO_REASON : REVOCATION_REASONS.indexOf(fields.reason);
     this.withheld[row] = fields.withheld ? 1 : 0;
-    if (fields.compromisedAt === undefined) this.compromisedAt.delete(row);
-    else this.compromisedAt.set(row, fields.compromisedAt);
+    // Few rows have a compromise time: the map is not touched for the others while it is empty (loading a million rows).
+    if (fields.compromisedAt !== undefined) this.compromisedAt.set(row, fields.compromisedAt);
+    else if (this.compromisedAt.size > 0) this.compromisedAt.delete(row);
   }
 
   /** Every row, in insertion order. */

@@ -77,22 +77,37 @@ export function parseAsn1Time(text: string): number | null {
 const DIGIT_0 = 0x30;
 const LETTER_Z = 0x5a;
 
-/** A UTCTime (YYMMDDHHMMSSZ) or GeneralizedTime (YYYYMMDDHHMMSSZ) in bytes[start, end). */
+/** The two digits at bytes[at, at + 2) as a number, or NaN when either is not a digit. */
+function twoDigits(bytes: Uint8Array, at: number): number {
+  const high = bytes[at]! - DIGIT_0;
+  const low = bytes[at + 1]! - DIGIT_0;
+  return high >= 0 && high <= 9 && low >= 0 && low <= 9 ? high * 10 + low : Number.NaN;
+}
+
+/**
+ * A UTCTime (YYMMDDHHMMSSZ) or GeneralizedTime (YYYYMMDDHHMMSSZ) in bytes[start, end). Digit pairs read in
+ * place, no array or closure: start-up parses a million of these.
+ */
 function parseAsn1TimeBytes(bytes: Uint8Array, start: number, end: number): number | null {
   const length = end - start;
   if ((length !== 13 && length !== 15) || bytes[end - 1] !== LETTER_Z) return null;
-  const digits: number[] = [];
-  for (let i = start; i < end - 1; i++) {
-    const d = bytes[i]! - DIGIT_0;
-    if (d < 0 || d > 9) return null;
-    digits.push(d);
+  let year: number;
+  let at: number;
+  if (length === 13) {
+    const yy = twoDigits(bytes, start);
+    year = yy >= 50 ? 1900 + yy : 2000 + yy;
+    at = start + 2;
+  } else {
+    year = twoDigits(bytes, start) * 100 + twoDigits(bytes, start + 2);
+    at = start + 4;
   }
-  const two = (at: number): number => digits[at]! * 10 + digits[at + 1]!;
-  const yearDigits = length === 13 ? 2 : 4;
-  let year = length === 13 ? two(0) : two(0) * 100 + two(2);
-  if (yearDigits === 2) year += year >= 50 ? 1900 : 2000;
-  const at = yearDigits;
-  const ms = Date.UTC(year, two(at) - 1, two(at + 2), two(at + 4), two(at + 6), two(at + 8));
+  const month = twoDigits(bytes, at);
+  const day = twoDigits(bytes, at + 2);
+  const hours = twoDigits(bytes, at + 4);
+  const minutes = twoDigits(bytes, at + 6);
+  const seconds = twoDigits(bytes, at + 8);
+  // NaN from a non-digit anywhere makes Date.UTC NaN.
+  const ms = Date.UTC(year, month - 1, day, hours, minutes, seconds);
   return Number.isNaN(ms) ? null : ms;
 }
 
@@ -129,12 +144,31 @@ function isUpperHex(c: number): boolean {
   return (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x46);
 }
 
-/** Parses line bytes[start, end) (without its newline); null when it is not a well-formed index line. */
+/**
+ * Parses line bytes[start, end) (without its newline); null when it is not a well-formed index line. The five
+ * tabs are found in one pass over the bytes before the subject, which is not read: start-up parses a million lines.
+ */
 export function parseIndexLineBytes(bytes: Buffer, start: number, end: number): RawIndexLine | null {
-  const tabs: number[] = [];
-  for (let at = bytes.indexOf(TAB, start); at >= 0 && at < end; at = bytes.indexOf(TAB, at + 1)) tabs.push(at);
-  if (tabs.length !== 5) return null;
-  const [t1, t2, t3, t4, t5] = tabs as [number, number, number, number, number];
+  let t1 = -1;
+  let t2 = -1;
+  let t3 = -1;
+  let t4 = -1;
+  let t5 = -1;
+  for (let at = start; at < end; at++) {
+    if (bytes[at] !== TAB) continue;
+    if (t1 < 0) t1 = at;
+    else if (t2 < 0) t2 = at;
+    else if (t3 < 0) t3 = at;
+    else if (t4 < 0) t4 = at;
+    else {
+      t5 = at;
+      break;
+    }
+  }
+  if (t5 < 0) return null;
+  // A sixth tab would be inside the subject (the search stops at the next line's first tab, a few bytes on).
+  const sixth = bytes.indexOf(TAB, t5 + 1);
+  if (sixth >= 0 && sixth < end) return null;
   const status = t1 === start + 1 ? STATUS[bytes[start]!] : undefined;
   if (!status) return null;
   const notAfter = parseAsn1TimeBytes(bytes, t1 + 1, t2);
