@@ -27,6 +27,11 @@ describe('install manifest', () => {
     for (const program of m.programs) expect(wrapperScript(m, program, '/usr/bin/node')).toContain('/usr/bin/node --inspect-port=192.0.2.1:9229 ');
   });
 
+  it('starts every program without the extra CA certificates Node would read at each start', () => {
+    const m = manifest('');
+    for (const program of m.programs) expect(wrapperScript(m, program, '/usr/bin/node')).toMatch(/^unset NODE_EXTRA_CA_CERTS\nexec /m);
+  });
+
   it('moves the path defaults of the sysconfig file and the unit, and nothing else', () => {
     const sysconfig = '#CA_DIR=/var/lib/etoken-ca\n#PIN_TTY=/dev/tty8\n#CRL_DIR=/elsewhere\n';
     expect(relocateSysconfig(sysconfig, '/p')).toBe('CA_DIR=/p/var/lib/etoken-ca\n#PIN_TTY=/dev/tty8\n#CRL_DIR=/elsewhere\n');
