@@ -74,6 +74,28 @@ describe('a smart-card token, presence polled every second, no USB events', () =
     await expectCertificate(ca, 'After Another Slot');
   });
 
+  it('notices a token pulled out and put back between two polls: nothing signed on the old session, the PIN asked again, then signing resumes', async () => {
+    ca = await startSmartcardCa('quick-reinsert', { console: true, keys: { TOKEN_POLL_INTERVAL: '5' } });
+    await ca.server.waitFor('crl.issued');
+    await expectCertificate(ca, 'Before The Swap');
+    const signedBefore = ca.card.signatures().length;
+    // Out and back in within milliseconds: no poll in between sees the empty slot.
+    ca.card.removeToken();
+    ca.card.insertToken();
+    const meanwhile = await logon(ca, 'Right After The Swap');
+    expect(meanwhile.stdout, 'no certificate from the session the swap ended').not.toContain('BEGIN CERTIFICATE');
+    expect(meanwhile.code, meanwhile.stderr).toBe(75);
+    await typePinAtPrompt(ca.pty!, ca.token.pin, 2);
+    const [relogin] = await ca.server.waitFor('pin.accepted', 2, 10_000).then((r) => r.slice(1));
+    await expectCertificate(ca, 'After The Swap');
+    // The request that met the old session is withheld (its outcome counted as unknown), never handed out.
+    expect(ca.server.events('cert.withheld').map((e) => e.subject)).toEqual(['/DC=org/DC=example/O=Example/CN=Right After The Swap']);
+    // Every signature the card made after the swap came from the new login.
+    const afterSwap = ca.card.signatures().slice(signedBefore).filter((s) => s.rv === 0);
+    expect(afterSwap.length).toBeGreaterThan(0);
+    expect(afterSwap.filter((s) => s.startMs < Date.parse(String(relogin!.time)))).toEqual([]);
+  });
+
   it('shows the real counter: a final try someone else caused is asked again with its confirmation', async () => {
     ca = await startSmartcardCa('counter', { console: true, typePin: false, keys: { TOKEN_POLL_INTERVAL: '1' } });
     const pty = ca.pty!;
