@@ -12,6 +12,8 @@ export interface Verdict {
   readonly ratio: number;
   readonly target: string;
   readonly pass: boolean;
+  /** Why a target has no figure in this run: counted as missed. */
+  readonly notMeasured?: string;
 }
 
 const fmt = (n: number): string => (Math.abs(n) >= 100 ? n.toFixed(0) : Math.abs(n) >= 10 ? n.toFixed(1) : n.toFixed(2));
@@ -19,7 +21,11 @@ const fmt = (n: number): string => (Math.abs(n) >= 100 ? n.toFixed(0) : Math.abs
 export function printTable(verdicts: readonly Verdict[]): void {
   const rows = [
     ['', 'figure', 'baseline (same run)', 'ratio', 'target', ''],
-    ...verdicts.map((v) => [v.id, `${v.what} ${fmt(v.figure)} ${v.unit}`, `${v.baselineName} ${fmt(v.baseline)}`, fmt(v.ratio), v.target, v.pass ? 'ok' : 'MISSED']),
+    ...verdicts.map((v) =>
+      v.notMeasured === undefined
+        ? [v.id, `${v.what} ${fmt(v.figure)} ${v.unit}`, `${v.baselineName} ${fmt(v.baseline)}`, fmt(v.ratio), v.target, v.pass ? 'ok' : 'MISSED']
+        : [v.id, `${v.what}: ${v.notMeasured}`, '', '', v.target, 'NOT MEASURED'],
+    ),
   ];
   const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
   for (const row of rows) process.stdout.write(`${row.map((cell, c) => cell.padEnd(widths[c]!)).join('  ').trimEnd()}\n`);

@@ -41,6 +41,11 @@ function speedUp(row: Row, factor: number): Verdict {
   return { ...row, ratio: row.baseline / row.figure, target: `speed-up >= ${factor}`, pass: row.baseline >= factor * row.figure };
 }
 
+/** A target this benchmark does not measure yet: reported, and counted as missed. */
+function notMeasured(id: string, what: string, why: string, target: string): Verdict {
+  return { id, what, figure: Number.NaN, unit: '', baselineName: '', baseline: Number.NaN, ratio: Number.NaN, target, pass: false, notMeasured: why };
+}
+
 export function verdicts(m: Measured): Verdict[] {
   const signatureMs = 1000 / m.rawRsaRate;
   const p1Limit = signatureMs + m.flushMs + 2;
@@ -65,6 +70,7 @@ export function verdicts(m: Measured): Verdict[] {
     }),
     limitMs('P6', 'start-up 1M', m.startupMs, 3000),
     limitMb('P6', 'RSS 1M', m.residentMb),
+    notMeasured('P6', '10M certificates, 9.9M expired', 'not built (every row is held in memory, about 1.3 GB at 10M)', '<= 3 s, <= 256 MB'),
     atMost({ id: 'P7', what: 'client start', figure: m.client.clientMs, unit: 'ms', baselineName: 'node -e 0 ms', baseline: m.client.nodeMs }, 1.1),
     atLeast({ id: 'P8', what: '8 streams, slow token', figure: m.slowToken.rate, unit: 'cert/s', baselineName: 'module sig/s', baseline: m.slowToken.moduleRate }, 0.95),
     atMost({ id: 'P9', what: 'latency p50, slow token', figure: m.slowToken.latency.p50, unit: 'ms', baselineName: 'signature+5 ms', baseline: m.slowToken.signatureMs + 5 }),
