@@ -1,31 +1,17 @@
 // Bundles the compiled client into one CommonJS file, dist/etoken-ca-client.js,
-// which the bin runs, and makes its V8 code cache. The client starts once per logon: Node resolves and
-// reads every ES module on its own, and starts a CommonJS program sooner than
-// an ES module (the package is "type": "commonjs" for that; README, Performance).
-import { build } from 'esbuild';
+// which the bin runs (scripts/bundle-program.mjs), and makes its V8 code cache:
+// the client starts once per logon.
 import { readFileSync, writeFileSync } from 'node:fs';
 import Module from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { setFlagsFromString } from 'node:v8';
 import { Script } from 'node:vm';
+import { bundleProgram } from '../../scripts/bundle-program.mjs';
 
 const here = (path) => fileURLToPath(new URL(path, import.meta.url));
 const bundle = here('dist/etoken-ca-client.js');
 
-await build({
-  entryPoints: [here('dist/main.js')],
-  outfile: bundle,
-  bundle: true,
-  platform: 'node',
-  format: 'cjs',
-  target: 'node20',
-  // import.meta.url in the ES-module sources (package.json for --version, the contract's
-  // fault-injection marker) becomes this file's URL; the banner comes first, so it repeats
-  // esbuild's "use strict".
-  define: { 'import.meta.url': 'importMetaUrl' },
-  banner: { js: "'use strict';\nconst importMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
-  logLevel: 'warning',
-});
+await bundleProgram(here('dist/main.js'), bundle);
 
 // The code cache the bin compiles the bundle with: the same wrapped source,
 // every function compiled now (--no-lazy) instead of on first call at each

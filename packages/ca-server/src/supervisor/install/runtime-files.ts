@@ -29,18 +29,15 @@ interface OwnPackage {
 const compiledCode = (rel: string): boolean =>
   rel === 'package.json' || rel.startsWith(`bin${sep}`) || (rel.startsWith(`dist${sep}`) && rel.endsWith('.js') && !rel.endsWith('.test.js'));
 
-const CLIENT_BUNDLE = [join('dist', 'etoken-ca-client.js'), join('dist', 'etoken-ca-client.cache')];
+/** A program that runs from one bundled file (its dependencies inside it): its manifest, its bin and these files. */
+const bundled = (...files: string[]): ((rel: string) => boolean) => (rel) => rel === 'package.json' || rel.startsWith(`bin${sep}`) || files.includes(rel);
 
 const OWN_PACKAGES: readonly OwnPackage[] = [
   { name: '@etoken-ca/ca-server', keep: compiledCode, followDependencies: true },
-  { name: '@etoken-ca/revoke-cert', keep: compiledCode, followDependencies: true },
   { name: '@etoken-ca/scep-server', keep: compiledCode, followDependencies: true },
-  // The client runs from one bundled file (its dependencies are inside it) and that file's code cache.
-  {
-    name: '@etoken-ca/ca-client',
-    keep: (rel) => rel === 'package.json' || rel.startsWith(`bin${sep}`) || CLIENT_BUNDLE.includes(rel),
-    followDependencies: false,
-  },
+  // The client's bundle and its code cache; revoke-cert's bundle.
+  { name: '@etoken-ca/ca-client', keep: bundled(join('dist', 'etoken-ca-client.js'), join('dist', 'etoken-ca-client.cache')), followDependencies: false },
+  { name: '@etoken-ca/revoke-cert', keep: bundled(join('dist', 'revoke-cert.js')), followDependencies: false },
 ];
 
 /** The shared packages the programs depend on, taken in when a program's dependencies lead to them. */
