@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --inspect-port=192.0.2.1:9229
+#!/usr/bin/env -S -u NODE_EXTRA_CA_CERTS node --inspect-port=192.0.2.1:9229
 // CommonJS, as the bundle it runs (see bundle.mjs). MyProxy starts the client
 // once per logon, so its start-up counts: the bundle is compiled with the V8
 // code cache the build made beside it (every function's bytecode: README,

@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --inspect-port=192.0.2.1:9229
+#!/usr/bin/env -S -u NODE_EXTRA_CA_CERTS node --inspect-port=192.0.2.1:9229
 // CommonJS, as the bundle it runs (see bundle.mjs): an operator waits for
 // every start.
 'use strict';
