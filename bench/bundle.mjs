@@ -10,6 +10,7 @@ await build({
   entryPoints: {
     bench: here('src/main.ts'),
     'bench-scep': here('src/scep-main.ts'),
+    'bench-p6-10m': here('src/p6-10m-main.ts'),
     'load-generator': here('src/load/load-generator.ts'),
     soak: here('src/soak/soak-child.ts'),
   },

@@ -4,7 +4,8 @@
 # test/setup.sh (softhsm2, opensc, myproxy-server, myproxy, openssl, scep;
 # users causer, caparse, scep) and libengine-pkcs11-openssl, the pkcs11 engine the
 # `openssl ca` baseline signs with. With --scep-only, only the SCEP figures
-# (etoken-ca-scep against micromdm's scepserver) are measured.
+# (etoken-ca-scep against micromdm's scepserver) are measured; with
+# --p6-10m-only, only P6 at 10,000,000 certificates.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,7 +21,8 @@ echo "bench: building (npm run build) and bundling the benchmark"
 npm run build --silent
 npx tsc -p bench/tsconfig.json
 node bench/bundle.mjs
-if [ "${1:-}" = --scep-only ]; then
-  exec node bench/dist/bench-scep.js
-fi
+case "${1:-}" in
+  --scep-only) exec node bench/dist/bench-scep.js ;;
+  --p6-10m-only) exec node bench/dist/bench-p6-10m.js ;;
+esac
 exec node bench/dist/bench.js

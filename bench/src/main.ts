@@ -3,7 +3,8 @@
  * bench/results.json and a table on stdout; exit 1 when a target is missed.
  * Needs root, SoftHSM, myproxy-server, the pkcs11 engine and micromdm's scep
  * (bench/run.sh installs what is missing). `npm run bench -- --scep-only`
- * runs the SCEP figures alone (scep-main.ts).
+ * runs the SCEP figures alone (scep-main.ts), `npm run bench -- --p6-10m-only`
+ * P6 at 10M certificates alone (p6-10m-main.ts).
  */
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -16,13 +17,14 @@ import { diskFlushMs } from './baselines/disk-flush.js';
 import { engineKey, opensslCaIssueMs, opensslGencrlMs, type OpensslKey } from './baselines/openssl-ca.js';
 import { rawSigningRate } from './baselines/raw-signing.js';
 import { realClientRate } from './load/real-clients.js';
-import { benchRequest, newCsr } from './load/request-file.js';
-import { printTable, writeResults } from './report.js';
+import { BENCH_USERNAME, benchRequest, newCsr } from './load/request-file.js';
+import { printTable, progressLog, writeResults } from './report.js';
 import { scepBench, scepVerdicts } from './scep/scep-bench.js';
 import { residentMb, startBenchServer, type BenchServer } from './server/bench-server.js';
 import { clientStart } from './targets/client-start.js';
 import { crlTiming } from './targets/crl.js';
-import { latency, throughput, warmUp } from './targets/issuance.js';
+import { latency, SCALE_LOAD, throughput, warmUp, WARM_UP_LOAD } from './targets/issuance.js';
+import { describeLargeDatabase, largeDatabase } from './targets/large-database.js';
 import { myproxyRoundTrips } from './targets/myproxy-roundtrip.js';
 import { operatorRevocation, P10_DATABASE } from './targets/revocation.js';
 import { slowTokenFigures } from './targets/slow-token.js';
@@ -33,14 +35,10 @@ const RESULTS = fileURLToPath(new URL('../results.json', import.meta.url));
 const MILLION = 1_000_000;
 const INDEX_SIZES = [0, 10_000, 100_000] as const;
 const CRL_SIZES = [1_000, 10_000, 100_000] as const;
-const USERNAME = '/O=Example/CN=Bench User';
-const WARM_UP_STREAMS = 8;
-const WARM_UP_PER_STREAM = 250;
 /** The smart-card test module's time per signature for P8/P9, as a USB token takes. */
 const SLOW_TOKEN_MS = 250;
 
-const began = Date.now();
-const say = (what: string): void => void process.stderr.write(`bench: [${((Date.now() - began) / 1000).toFixed(0).padStart(3)} s] ${what}\n`);
+const say = progressLog();
 
 function opensslBaselines(dir: string, keys: Record<string, OpensslKey>, csrPath: string) {
   const issue: Record<string, Record<number, number>> = {};
@@ -86,14 +84,14 @@ async function run(dir: string, tokens: TestToken[], servers: BenchServer[], car
   servers.push(million);
   const millionMemory = residentMb(million.server.child.pid!);
 
-  const request = benchRequest(dir, USERNAME, csrPem);
-  say(`warm-up: rounds of ${WARM_UP_STREAMS * WARM_UP_PER_STREAM} uncounted issuances on each server until its rate settles`);
-  const warmUpIssued = await warmUp([empty, million], request.spoolFile, WARM_UP_STREAMS, WARM_UP_PER_STREAM);
+  const request = benchRequest(dir, BENCH_USERNAME, csrPem);
+  say(`warm-up: rounds of ${WARM_UP_LOAD.streams * WARM_UP_LOAD.perStream} uncounted issuances on each server until its rate settles`);
+  const warmUpIssued = await warmUp([empty, million], request.spoolFile, WARM_UP_LOAD.streams, WARM_UP_LOAD.perStream);
   say(`warm-up settled after ${warmUpIssued[0]} (empty) and ${warmUpIssued[1]} (1M) issuances`);
   say('P1 latency: one stream');
   const oneStream = await latency(empty, request.spoolFile, 3, 100);
   say('P2/P3 throughput: 8 streams, empty and 1M databases alternating');
-  const [atEmpty, atMillion] = await throughput([empty, million], request.spoolFile, 8, 100, 5);
+  const [atEmpty, atMillion] = await throughput([empty, million], request.spoolFile, SCALE_LOAD.streams, SCALE_LOAD.perStream, SCALE_LOAD.rounds);
   say('P2 with real client processes: 8 at a time');
   const realRate = await realClientRate(empty.fixture.configPath, request.stdin, 8, 48);
   say('P7 client start-up');
@@ -126,6 +124,8 @@ async function run(dir: string, tokens: TestToken[], servers: BenchServer[], car
   say(`J1 soak (the journal): ${MILLION} issuances without a restart, then a restart`);
   const soaked = await soak(rsa, MILLION, say);
 
+  const large = await largeDatabase(rsa, request.spoolFile, say);
+
   const results = [
     ...verdicts({
       rawRsaRate,
@@ -145,6 +145,7 @@ async function run(dir: string, tokens: TestToken[], servers: BenchServer[], car
       slowToken,
       revocation,
       soak: soaked,
+      largeDatabase: large,
     }),
     ...scepVerdicts(scep),
   ];
@@ -160,6 +161,7 @@ async function run(dir: string, tokens: TestToken[], servers: BenchServer[], car
     revocation,
     million: { readyMs: million.readyMs, loadedMs: million.loadedMs, residentAfterStartMb: millionMemory, residentAfterLoadMb: millionAfter },
     soak: soaked,
+    largeDatabase: large,
   };
   writeResults(RESULTS, baselines, figures, results);
   say(`done; wrote ${RESULTS}`);
@@ -167,6 +169,7 @@ async function run(dir: string, tokens: TestToken[], servers: BenchServer[], car
     `raw signing: RSA-2048 ${rawRsaRate.toFixed(0)}/s, EC P-256 ${rawEcRate.toFixed(0)}/s; one flush ${flushMs.toFixed(2)} ms; ` +
       `real clients (8 at a time) ${realRate.toFixed(0)} cert/s; openssl ca file key ${INDEX_SIZES.map((n) => `${n}: ${openssl.issue.file![n]!.toFixed(0)} ms`).join(', ')}\n`,
   );
+  process.stdout.write(describeLargeDatabase(large));
   printTable(results);
   return results.every((v) => v.pass);
 }

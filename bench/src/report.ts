@@ -12,8 +12,6 @@ export interface Verdict {
   readonly ratio: number;
   readonly target: string;
   readonly pass: boolean;
-  /** Why a target has no figure in this run: counted as missed. */
-  readonly notMeasured?: string;
 }
 
 const fmt = (n: number): string => (Math.abs(n) >= 100 ? n.toFixed(0) : Math.abs(n) >= 10 ? n.toFixed(1) : n.toFixed(2));
@@ -21,14 +19,16 @@ const fmt = (n: number): string => (Math.abs(n) >= 100 ? n.toFixed(0) : Math.abs
 export function printTable(verdicts: readonly Verdict[]): void {
   const rows = [
     ['', 'figure', 'baseline (same run)', 'ratio', 'target', ''],
-    ...verdicts.map((v) =>
-      v.notMeasured === undefined
-        ? [v.id, `${v.what} ${fmt(v.figure)} ${v.unit}`, `${v.baselineName} ${fmt(v.baseline)}`, fmt(v.ratio), v.target, v.pass ? 'ok' : 'MISSED']
-        : [v.id, `${v.what}: ${v.notMeasured}`, '', '', v.target, 'NOT MEASURED'],
-    ),
+    ...verdicts.map((v) => [v.id, `${v.what} ${fmt(v.figure)} ${v.unit}`, `${v.baselineName} ${fmt(v.baseline)}`, fmt(v.ratio), v.target, v.pass ? 'ok' : 'MISSED']),
   ];
   const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
   for (const row of rows) process.stdout.write(`${row.map((cell, c) => cell.padEnd(widths[c]!)).join('  ').trimEnd()}\n`);
+}
+
+/** The run's `say`: a progress line on stderr with the seconds since this call. */
+export function progressLog(): (what: string) => void {
+  const began = Date.now();
+  return (what) => void process.stderr.write(`bench: [${((Date.now() - began) / 1000).toFixed(0).padStart(3)} s] ${what}\n`);
 }
 
 export function writeResults(path: string, baselines: object, figures: object, verdicts: readonly Verdict[]): void {

@@ -6,12 +6,11 @@
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { stageCode } from '../../test/helpers/staged-code.js';
-import { printTable, writeResults } from './report.js';
+import { printTable, progressLog, writeResults } from './report.js';
 import { scepBench, scepVerdicts } from './scep/scep-bench.js';
 
 const RESULTS = fileURLToPath(new URL('../results-scep.json', import.meta.url));
-const began = Date.now();
-const say = (what: string): void => void process.stderr.write(`bench: [${((Date.now() - began) / 1000).toFixed(0).padStart(3)} s] ${what}\n`);
+const say = progressLog();
 const dir = mkdtempSync('/tmp/etoken-bench-scep-');
 chmodSync(dir, 0o755);
 let ok = false;

@@ -11,6 +11,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { formatIndexLine } from '@etoken-ca/contract/core/cadb/index-line';
 import { makeServerFixture, removeFixture, startServer, type RunningServer, type ServerFixture } from '../helpers/ca-server.js';
 import { armFault, disarmFaults } from '../helpers/faults.js';
 import { crlNumbersIn, crlText, issueThroughClient, revokeCert, verifiesWithCrl, type IssuedCert } from '../helpers/revocation.js';
@@ -219,5 +220,38 @@ describe('revocation and CRLs', () => {
     expect(crlText(latestCrl())).toContain(`Serial Number: ${extra.serial}`);
     expect(verifiesWithCrl(token.caCertPath, latestCrl(), extra.file)).toBe(false);
     expect(existsSync(join(crlDir(), `crl-${numberOf(latestCrl())}.der`))).toBe(true);
+  });
+
+  it('revokes an expired certificate that start-up left on disk; index.txt lists it once, revoked', async () => {
+    await server.waitFor('crl.issued');
+    await server.stop();
+    // Fifty certificates that expired before this start, put at the front of index.txt as an older CA's would be.
+    const serialOf = (n: number): string => `0E${n.toString(16).toUpperCase().padStart(30, '0')}`;
+    const expired = Array.from({ length: 50 }, (_, n) =>
+      formatIndexLine({ serial: serialOf(n), status: 'V', notAfter: Date.now() - (n + 1) * 86400_000, subject: `/DC=org/DC=example/O=Test/CN=Expired ${n}` }),
+    ).join('');
+    const index = join(fixture.caDir, 'index.txt');
+    const checkpointPath = join(fixture.caDir, 'checkpoint.json');
+    writeFileSync(index, expired + readFileSync(index, 'utf8'));
+    const checkpoint = JSON.parse(readFileSync(checkpointPath, 'utf8')) as { indexBytes: number };
+    writeFileSync(checkpointPath, JSON.stringify({ ...checkpoint, indexBytes: checkpoint.indexBytes + Buffer.byteLength(expired) }));
+
+    server = await startServer(fixture, token.pin);
+    expect(server.events('db.loaded')).toEqual([expect.objectContaining({ expiredOnDisk: 50 })]);
+    const serial = serialOf(7);
+    const r = await revokeCert(fixture, [serial, '--reason', 'keyCompromise']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(crlText(latestCrl())).toMatch(new RegExp(`Serial Number: ${serial}\\s+Revocation Date: .*\\s+CRL entry extensions:\\s+X509v3 CRL Reason Code:\\s+Key Compromise`));
+    expect(server.events('db.cold-read')).toEqual([expect.objectContaining({ serial })]);
+    await server.stop();
+
+    const lines = readFileSync(index, 'utf8').split('\n');
+    expect(lines.filter((line) => line.includes(`\t${serial}\t`))).toEqual([expect.stringMatching(/^R\t\d+Z\t\d+Z,keyCompromise\t/)]);
+    expect(opensslCaStatus(serial)).toContain(`${serial}=Revoked (R)`);
+    server = await startServer(fixture, token.pin);
+    expect(server.events('db.loaded')).toEqual([expect.objectContaining({ expiredOnDisk: 49 })]);
+    const listed = JSON.parse((await revokeCert(fixture, ['--list', '--json'])).stdout) as Array<Record<string, string | null>>;
+    expect(listed.filter((row) => row.state === 'expired')).toHaveLength(49);
+    expect(listed.find((row) => row.serial === serial)).toMatchObject({ state: 'revoked', reason: 'keyCompromise' });
   });
 });

@@ -8,6 +8,9 @@ import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
+/** The MyProxy user the bench's requests come from. */
+export const BENCH_USERNAME = '/O=Example/CN=Bench User';
+
 export interface BenchRequest {
   /** MyProxy's stdin for the callout. */
   readonly stdin: string;

@@ -13,6 +13,7 @@ import { nowMs } from '../stats.js';
 
 const QUIET_MS = 1000;
 const SETTLE_LIMIT_MS = 60_000;
+const START_LIMIT_MS = 60_000;
 
 export interface BenchServer {
   readonly fixture: ServerFixture;
@@ -40,16 +41,31 @@ async function settled(server: RunningServer): Promise<void> {
   }
 }
 
-/** `db`: a synthetic database to start on (a number: that many valid certificates); `keys`: more configuration, e.g. another PKCS11_MODULE in front of the token. */
-export async function startBenchServer(token: TestToken, db: number | SyntheticIndex, keys: Record<string, string> = {}): Promise<BenchServer> {
+/** A server fixture for `token` with the synthetic database `db` seeded (a number: that many valid certificates); `keys`: more configuration, e.g. another PKCS11_MODULE in front of the token. */
+export function benchFixture(token: TestToken, db: number | SyntheticIndex, keys: Record<string, string> = {}): ServerFixture {
   const fixture = makeServerFixture(token, { CLIENT_TIMEOUT: '60', ...keys });
   const seed = typeof db === 'number' ? { entries: db, revoked: 0 } : db;
   if (seed.entries > 0) seedCaDir(fixture.caDir, seed);
+  return fixture;
+}
+
+/**
+ * Starts the server on a fixture made already and waits until it is ready and settled; its stop() leaves the
+ * fixture, for a restart on the same directory. `startLimitMs`: how long start-up may take before it counts as
+ * failed.
+ */
+export async function startOnFixture(token: TestToken, fixture: ServerFixture, startLimitMs = START_LIMIT_MS): Promise<BenchServer> {
   const start = nowMs();
   const server = await startServer(fixture, token.pin, false);
   let loadedAt = 0;
-  void server.waitFor('db.loaded', 1, 60_000).then(() => (loadedAt = nowMs()), () => undefined);
-  await server.waitFor('pin.accepted', 1, 60_000);
+  void server.waitFor('db.loaded', 1, startLimitMs).then(() => (loadedAt = nowMs()), () => undefined);
+  try {
+    await server.waitFor('pin.accepted', 1, startLimitMs);
+  } catch (e) {
+    // Not ready in time: it must not outlive the bench.
+    await server.stop('SIGKILL');
+    throw e;
+  }
   const readyMs = nowMs() - start;
   await settled(server);
   return {
@@ -57,8 +73,18 @@ export async function startBenchServer(token: TestToken, db: number | SyntheticI
     server,
     readyMs,
     loadedMs: loadedAt - start,
+    stop: async () => void (await server.stop()),
+  };
+}
+
+/** A server on a fixture of its own (see benchFixture); stop() removes the fixture. */
+export async function startBenchServer(token: TestToken, db: number | SyntheticIndex, keys: Record<string, string> = {}): Promise<BenchServer> {
+  const fixture = benchFixture(token, db, keys);
+  const bench = await startOnFixture(token, fixture);
+  return {
+    ...bench,
     stop: async () => {
-      await server.stop();
+      await bench.stop();
       removeFixture(fixture);
     },
   };

@@ -21,6 +21,11 @@ export interface Throughput {
   readonly costMs: number;
 }
 
+/** The warm-up's rounds (see warmUp). */
+export const WARM_UP_LOAD = { streams: 8, perStream: 250 } as const;
+/** P3's comparison of servers: rounds of 8 streams of 100 issuances, 5 on each server, alternating (see throughput). */
+export const SCALE_LOAD = { streams: 8, perStream: 100, rounds: 5 } as const;
+
 /** Certificates per second over one load run. */
 const rateOf = (result: LoadResult): number => (result.latenciesMs.length * 1000) / result.wallMs;
 

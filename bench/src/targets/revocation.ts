@@ -17,8 +17,8 @@ import { join } from 'node:path';
 import { REVOKE_BIN, type AuditRecord } from '../../../test/helpers/ca-server.js';
 import type { TestToken } from '../../../test/helpers/softhsm.js';
 import { certificateWithSerial, engineKey, opensslRevokeThenGencrlMs } from '../baselines/openssl-ca.js';
-import { isSyntheticRevoked, syntheticSerial, syntheticSubject, type SyntheticIndex } from '../db/synthetic-index.js';
-import { startBenchServer } from '../server/bench-server.js';
+import { syntheticSerial, syntheticSubject, syntheticValidLines, type SyntheticIndex } from '../db/synthetic-index.js';
+import { startBenchServer, type BenchServer } from '../server/bench-server.js';
 import { median, nowMs } from '../stats.js';
 
 const CHECKPOINT_WAIT_MS = 120_000;
@@ -42,13 +42,6 @@ export interface RevocationTiming {
   readonly opensslMs: number;
 }
 
-/** Valid certificates of the synthetic database, spread through it. */
-function validSerials(spec: SyntheticIndex, count: number): number[] {
-  const found: number[] = [];
-  for (let n = Math.floor(spec.entries / 7); found.length < count; n = (n + 104_729) % spec.entries) if (!isSyntheticRevoked(spec, n)) found.push(n);
-  return found;
-}
-
 function runRevokeCert(configPath: string, serial: string): Promise<{ ms: number; startedAt: number; endedAt: number }> {
   const startedAt = Date.now();
   const start = nowMs();
@@ -67,9 +60,23 @@ function runRevokeCert(configPath: string, serial: string): Promise<{ ms: number
 
 const timeOf = (record: AuditRecord | undefined): number => Date.parse(String(record?.time));
 
+/**
+ * `revoke-cert SERIAL` against the running server, timed to its exit, with its phases from the audit log; returns
+ * once the index rewrite after the CRL (seconds at a million certificates) is over, so the next step starts clean.
+ */
+export async function timedRevocation(bench: BenchServer, serial: string): Promise<{ ms: number; phases: RevocationPhases }> {
+  const checksBefore = bench.server.events('revocation.check').length;
+  const checkpointsBefore = bench.server.events('db.checkpoint').length;
+  const run = await runRevokeCert(bench.fixture.configPath, serial);
+  const seen = bench.server.events('revocation.check')[checksBefore];
+  const issued = bench.server.events('crl.issued').at(-1);
+  await bench.server.waitFor('db.checkpoint', checkpointsBefore + 1, CHECKPOINT_WAIT_MS);
+  return { ms: run.ms, phases: { untilSeenMs: timeOf(seen) - run.startedAt, drainMs: timeOf(issued) - timeOf(seen), afterCrlMs: run.endedAt - timeOf(issued) } };
+}
+
 export async function operatorRevocation(dir: string, token: TestToken, runs: number, opensslRuns: number): Promise<RevocationTiming> {
   const spec = P10_DATABASE;
-  const serials = validSerials(spec, runs + opensslRuns);
+  const serials = syntheticValidLines(spec, runs + opensslRuns);
   const bench = await startBenchServer(token, spec);
   const opensslDir = join(dir, 'p10-openssl');
   mkdirSync(opensslDir, { recursive: true });
@@ -79,16 +86,9 @@ export async function operatorRevocation(dir: string, token: TestToken, runs: nu
   const phases: RevocationPhases[] = [];
   try {
     for (const n of serials.slice(0, runs)) {
-      const serial = syntheticSerial(n);
-      const checksBefore = bench.server.events('revocation.check').length;
-      const checkpointsBefore = bench.server.events('db.checkpoint').length;
-      const run = await runRevokeCert(bench.fixture.configPath, serial);
+      const run = await timedRevocation(bench, syntheticSerial(n));
       runsMs.push(run.ms);
-      const seen = bench.server.events('revocation.check')[checksBefore];
-      const issued = bench.server.events('crl.issued').at(-1);
-      phases.push({ untilSeenMs: timeOf(seen) - run.startedAt, drainMs: timeOf(issued) - timeOf(seen), afterCrlMs: run.endedAt - timeOf(issued) });
-      // The index rewrite after the CRL (seconds at this size) is over before the next run.
-      await bench.server.waitFor('db.checkpoint', checkpointsBefore + 1, CHECKPOINT_WAIT_MS);
+      phases.push(run.phases);
     }
   } finally {
     await bench.stop();

@@ -72,6 +72,8 @@ export const AUDIT_EVENTS = [
   // the CA database's files
   'db.checkpoint',
   'db.checkpoint-failed',
+  'db.cold-read',
+  'db.cold-summary-unusable',
   'db.rotated',
   'db.write-failed',
   'db.flush-failed',

@@ -126,7 +126,7 @@ async function run(argv: readonly string[]): Promise<void> {
     throw e;
   }
   const { newcertsRewritten, ...loaded } = store.startup;
-  log.info({ event: 'db.loaded', ...loaded, newcertsRewritten: newcertsRewritten.length }, `CA database loaded: ${loaded.certificates} certificates`);
+  log.info({ event: 'db.loaded', ...loaded, newcertsRewritten: newcertsRewritten.length }, `CA database loaded: ${loaded.certificates} certificates, ${loaded.expiredOnDisk} of them expired and left on disk`);
   for (const serial of loaded.withheld) {
     log.warn({ event: 'cert.withheld', serial, reason: 'signature outcome unknown after a restart' }, 'certificate withheld and revoked');
   }

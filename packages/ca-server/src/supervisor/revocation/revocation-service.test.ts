@@ -43,6 +43,11 @@ class FakeStore {
     return this.db.apply(record);
   }
 
+  /** Every certificate is in memory here: none is left on disk. */
+  certificate(serial: string): ReturnType<CaDatabase['get']> {
+    return this.db.get(serial);
+  }
+
   commit(): Promise<void> {
     this.durable = this.journal.length;
     return Promise.resolve();

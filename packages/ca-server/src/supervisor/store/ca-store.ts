@@ -26,11 +26,14 @@ import { promisify } from 'node:util';
 import { CaDatabase, INDEX_CHUNK_LINES, type CertEntry } from '@etoken-ca/contract/core/cadb/database';
 import { formatIndexLine } from '@etoken-ca/contract/core/cadb/index-line';
 import type { JournalRecord } from '@etoken-ca/contract/core/cadb/journal';
-import { caLayout, rewrittenIndexName, segmentName, type CaLayout, type Checkpoint } from '@etoken-ca/contract/core/cadb/layout';
+import { caLayout, rewrittenIndexName, segmentName, type CaLayout, type Checkpoint, type ColdPrefix } from '@etoken-ca/contract/core/cadb/layout';
+import type { SerialHex } from '@etoken-ca/contract/core/serial';
+import { indexLineOf } from '@etoken-ca/contract/io/cadb/find';
 import { loadCaDatabase } from '@etoken-ca/contract/io/cadb/load';
 import type { AuditLog } from '../audit-log.js';
 import { closeQuietly, fsyncDirectory, unlinkQuietly, writeAll, writeFileAtomic } from '@etoken-ca/contract/io/atomic-file';
 import { fsyncPath, writeAllAsync, writeFileAtomicAsync } from './checked-io.js';
+import { copyColdLines, removeOtherSummaries, writeColdSummary } from './cold-index.js';
 import { DiskReserve, type DiskSpace, type ReserveChange } from './disk-reserve.js';
 import { GroupCommit } from './group-commit.js';
 import { JournalWriter } from './journal-writer.js';
@@ -107,6 +110,8 @@ export interface StoreOptions {
 
 export interface StartupReport {
   readonly certificates: number;
+  /** Of those, expired ones left on disk (cold-lines.ts). */
+  readonly expiredOnDisk: number;
   readonly replayed: number;
   readonly tornBytes: number;
   /** Serials reserved but never recorded: withheld now. */
@@ -131,12 +136,14 @@ interface RewrittenIndex {
   readonly fromRow: number;
   bytes: number;
   failed: boolean;
+  /** The cold lines it starts with, and the serials whose cold lines it left out. */
+  readonly cold: { readonly prefix: ColdPrefix; readonly excised: readonly SerialHex[]; readonly dropped: number } | null;
 }
 
 export class CaStore {
   readonly db: CaDatabase;
   readonly layout: CaLayout;
-  startup: StartupReport = { certificates: 0, replayed: 0, tornBytes: 0, withheld: [], newcertsRewritten: [] };
+  startup: StartupReport = { certificates: 0, expiredOnDisk: 0, replayed: 0, tornBytes: 0, withheld: [], newcertsRewritten: [] };
   private readonly settings: StoreSettings;
   private readonly clock: () => number;
   private readonly log: AuditLog;
@@ -146,7 +153,10 @@ export class CaStore {
   private readonly newcerts: NewcertsFiles;
   /** close() was called: nothing more is written, flushed or recovered. */
   private closed = false;
-  private index: { fd: number; bytes: number };
+  /** The index file being appended to: index.txt, or a rewrite its rename failed to make index.txt. */
+  private index: { fd: number; bytes: number; path: string };
+  /** The cold prefix the last checkpoint summarized (its summary is the one start-up reads), if any. */
+  private coldPrefix: ColdPrefix | undefined;
   /** index.txt lacks lines or holds lines that changed since: the next checkpoint rewrites it. */
   private indexStale: boolean;
   private lineChanges = 0;
@@ -189,7 +199,8 @@ export class CaStore {
     this.clock = options.clock ?? Date.now;
     this.log = options.log ?? NO_LOG;
     this.notify = options.notify ?? (() => undefined);
-    this.index = { fd: indexFd, bytes: indexBytes };
+    this.index = { fd: indexFd, bytes: indexBytes, path: layout.index };
+    this.coldPrefix = checkpoint.cold;
     this.indexStale = indexStale;
     this.generation = checkpoint.generation;
     this.lastCheckpoint = { at: this.clock(), bytes: 0, records: 0 };
@@ -214,6 +225,7 @@ export class CaStore {
     const newcerts = new NewcertsFiles(layout.newcerts, (error, serial) => store?.writeFailed(error, `newcerts/${serial}.pem`));
     const newcertsRewritten: string[] = [];
     const loaded = loadCaDatabase(caDir, {
+      coldBefore: clock(),
       outcomesSince: clock() - retention,
       onReplayed: (record) => {
         if (record.t === 'issue' && newcerts.ensure(record.serial, Buffer.from(record.der, 'base64'))) newcertsRewritten.push(record.serial);
@@ -236,9 +248,14 @@ export class CaStore {
       throw e;
     }
     store = new CaStore(layout, loaded.db, journal, indexFd, loaded.checkpoint.indexBytes, loaded.indexStale, loaded.checkpoint, newcerts, options);
-    // The rows the journal added after the index: their lines, in row order.
+    if (loaded.cold === 'summary-unusable') {
+      // Start-up read the whole index instead; the next checkpoint writes the summary again.
+      store.coldPrefix = undefined;
+      store.log.warn({ event: 'db.cold-summary-unusable', generation: loaded.checkpoint.cold?.generation }, 'the summary of the expired certificates in index.txt is missing or damaged: index.txt was read whole');
+    }
+    // The rows the journal added after the index: their lines, in row order (a cold certificate read back has its line written by the rewrite that excises the old one).
     for (let row = loaded.indexRows; row < store.db.size; row += INDEX_CHUNK_LINES) {
-      store.appendIndexText(store.db.indexLines(row, Math.min(store.db.size, row + INDEX_CHUNK_LINES)));
+      store.appendIndexText(store.db.indexLines(row, Math.min(store.db.size, row + INDEX_CHUNK_LINES), (serial) => !store!.db.cold?.isExcised(serial)));
     }
 
     const withheld: CertEntry[] = [];
@@ -260,7 +277,8 @@ export class CaStore {
     }
     store.lastCheckpoint = { ...store.lastCheckpoint, at: clock() };
     store.startup = {
-      certificates: store.db.size,
+      certificates: store.db.total,
+      expiredOnDisk: store.db.cold?.lines ?? 0,
       replayed: loaded.replayed,
       tornBytes: loaded.end.tornBytes,
       withheld: withheld.map((e) => e.serial),
@@ -501,6 +519,23 @@ export class CaStore {
     }
   }
 
+  /**
+   * A certificate by serial, a cold one (expired, left on disk at start-up) read back from index.txt: what
+   * revoking it needs. Reading back reads the whole index, and is only for an operator's rare action.
+   */
+  certificate(serial: SerialHex): CertEntry | undefined {
+    const inMemory = this.db.get(serial);
+    if (inMemory || !this.db.mayBeCold(serial)) return inMemory;
+    const line = indexLineOf(this.index.path, this.index.bytes, serial);
+    const entry = line ? this.db.rehydrate(line) : undefined;
+    if (entry) {
+      // Its cold line is left out, and its line written, by the next rewrite.
+      this.lineChanged();
+      this.log.info({ event: 'db.cold-read', serial }, `expired certificate ${serial} read back from index.txt`);
+    }
+    return entry;
+  }
+
   // ---- index.txt
 
   private lineChanged(): void {
@@ -585,13 +620,17 @@ export class CaStore {
       this.newcerts.catchUp();
       newcertsToFlush = this.newcerts.takeWritten();
       const generation = this.generation + 1;
-      const rewriting = this.indexStale || this.index.fd < 0;
+      const rewriting = this.indexStale || this.index.fd < 0 || this.db.cold?.needsRewrite === true;
       let indexBytes: number;
+      let cold = this.coldPrefix;
       if (rewriting) {
         indexBytes = await this.rewriteIndex(generation);
+        const prefix = this.rewritten?.cold?.prefix;
+        cold = prefix && prefix.bytes > 0 ? prefix : undefined;
       } else {
         indexBytes = this.index.bytes;
         await fdatasyncAsync(this.index.fd);
+        cold = (await this.summarizeColdPrefix(generation)) ?? cold;
       }
       await this.newcerts.flush(newcertsToFlush);
       await this.commit();
@@ -603,6 +642,7 @@ export class CaStore {
         indexBytes,
         crl,
         outcomes: this.db.recentOutcomes(this.clock() - this.settings.outcomeRetentionMs),
+        ...(cold && { cold }),
       };
       await writeFileAtomicAsync(this.layout.checkpoint, Buffer.from(`${JSON.stringify(checkpoint)}\n`), 0o600);
       await fsyncPath(this.layout.dir, true);
@@ -610,6 +650,8 @@ export class CaStore {
       this.generation = generation;
       this.lastCheckpoint = { at: started, ...counters };
       if (rewriting) this.switchIndex(changesAtStart);
+      this.coldPrefix = cold;
+      removeOtherSummaries(this.layout.dir, this.coldPrefix?.generation ?? null);
       this.writeOpensslFiles(crl.lastNumber);
       this.db.forgetOutcomes(this.clock() - this.settings.outcomeRetentionMs);
       this.log.info(
@@ -618,11 +660,26 @@ export class CaStore {
       );
     } catch (e) {
       this.abandonRewrite();
+      removeOtherSummaries(this.layout.dir, this.coldPrefix?.generation ?? null);
       this.newcerts.putBack(newcertsToFlush);
       throw storeError(e, 'checkpoint');
     } finally {
       this.checkpointBusy = false;
     }
+  }
+
+  /**
+   * When the cold lines are one prefix of the index other than the one summarized (start-up found more of them
+   * where the last ones ended), a summary of it for this checkpoint, without rewriting the index.
+   */
+  private async summarizeColdPrefix(generation: number): Promise<ColdPrefix | undefined> {
+    const cold = this.db.cold;
+    const bytes = cold?.prefixBytes;
+    if (!cold || bytes === null || bytes === undefined || bytes === (this.coldPrefix?.bytes ?? 0)) return undefined;
+    if (bytes === 0) return undefined;
+    await writeColdSummary(this.layout.dir, generation, { bytes, lines: cold.lines, filter: cold.filter });
+    await fsyncPath(this.layout.dir, true);
+    return { generation, bytes, lines: cold.lines };
   }
 
   /** Waits until these serials have their index lines (their requests are between flush and answer). */
@@ -645,16 +702,27 @@ export class CaStore {
     const path = join(this.layout.dir, rewrittenIndexName(generation));
     const fd = openSync(path, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_APPEND, 0o644);
     let bytes = 0;
+    let cold: RewrittenIndex['cold'] = null;
     try {
+      // The cold lines first, as one prefix that the summary lets start-up skip.
+      const coldLines = this.db.cold;
+      if (coldLines && coldLines.lines > 0) {
+        const { ranges, excised } = coldLines.snapshot();
+        const copied = await copyColdLines(this.index.path, ranges, excised, fd);
+        bytes += copied.bytes;
+        const prefix = { generation, bytes: copied.bytes, lines: coldLines.lines - copied.dropped };
+        if (prefix.bytes > 0) await writeColdSummary(this.layout.dir, generation, { bytes: prefix.bytes, lines: prefix.lines, filter: coldLines.filter });
+        cold = { prefix, excised, dropped: copied.dropped };
+      }
       let row = 0;
       while (row < this.db.size) {
         const to = Math.min(this.db.size, row + INDEX_CHUNK_LINES);
-        const piece = Buffer.from(this.db.indexLines(row, to));
+        const piece = Buffer.from(this.db.indexLines(row, to, (serial) => !this.db.cold?.isExcised(serial) || cold?.excised.includes(serial) === true));
         await writeAllAsync(fd, piece);
         bytes += piece.length;
         row = to;
       }
-      this.rewritten = { fd, path, fromRow: row, bytes, failed: false };
+      this.rewritten = { fd, path, fromRow: row, bytes, failed: false, cold };
       await fdatasyncAsync(fd);
       // Its name is durable before the checkpoint names it.
       await fsyncPath(this.layout.dir, true);
@@ -680,8 +748,9 @@ export class CaStore {
     const rewritten = this.rewritten!;
     this.rewritten = null;
     for (const serial of this.unindexed) if (this.db.rowOf(serial) < rewritten.fromRow) this.indexedEarly.add(serial);
+    if (rewritten.cold) this.db.cold?.rewritten(rewritten.cold.excised, rewritten.cold.prefix.bytes, rewritten.cold.dropped);
     const old = this.index.fd;
-    this.index = { fd: rewritten.fd, bytes: rewritten.bytes };
+    this.index = { fd: rewritten.fd, bytes: rewritten.bytes, path: this.layout.index };
     if (old >= 0) closeQuietly(old);
     // Lines that changed after their rows were generated are not in it: rewritten again next time.
     this.indexStale = this.lineChanges !== changesAtStart;
@@ -689,6 +758,7 @@ export class CaStore {
       renameSync(rewritten.path, this.layout.index);
     } catch (e) {
       // The checkpoint names the new file, and readers take it while it exists: only the next checkpoint must rewrite.
+      this.index.path = rewritten.path;
       this.indexStale = true;
       this.writeFailed(storeError(e, 'index.txt: rename'), 'index.txt');
       return;
@@ -731,7 +801,13 @@ export class CaStore {
 
   /** index.txt or newcerts/ wait for a checkpoint to repair them. */
   private get repairsPending(): boolean {
-    return this.indexStale || this.newcerts.behindCount > 0;
+    return this.indexStale || this.newcerts.behindCount > 0 || this.coldUnsummarized;
+  }
+
+  /** Cold lines that the next start-up would read: a checkpoint summarizes them (and rewrites the index if they are scattered). */
+  private get coldUnsummarized(): boolean {
+    const cold = this.db.cold;
+    return cold !== null && (cold.needsRewrite || cold.prefixBytes !== (this.coldPrefix?.bytes ?? 0));
   }
 
   /** Journal bytes and records since the last checkpoint, and whether repairs wait for one. */

@@ -7,6 +7,7 @@
  */
 import { randomSerial, type SerialHex } from '../serial.js';
 import { CertTable, type CertRow, type RevokedRowVisitor } from './cert-table.js';
+import type { ColdLines } from './cold-lines.js';
 import { formatIndexLine, parseIndexLineBytes, type RevocationReason } from './index-line.js';
 import type { JournalRecord } from './journal.js';
 import { ScepBook } from '../scep/scep-book.js';
@@ -71,9 +72,17 @@ export class CaDatabase {
   private readonly reservations = new Map<SerialHex, Reservation>();
   private readonly outcomes = new Map<string, Outcome>();
   private crl: CrlState = { lastNumber: 0, lastThisUpdate: 0, published: null };
+  /** The expired certificates left on disk (the server's start-up); null when every row is in memory. */
+  cold: ColdLines | null = null;
 
+  /** Certificates in memory. */
   get size(): number {
     return this.certs.size;
+  }
+
+  /** Certificates in memory and on disk only. */
+  get total(): number {
+    return this.certs.size + (this.cold?.lines ?? 0);
   }
 
   get crlState(): CrlState {
@@ -105,13 +114,49 @@ export class CaDatabase {
     return { consumed: start, bad };
   }
 
+  /**
+   * loadIndex(), leaving each line of a certificate expired before `expiredBefore` and not revoked to `cold`
+   * (its serial in the filter, its place in the file): `at` is the file offset of bytes[0].
+   */
+  loadIndexAbsorbing(bytes: Buffer, at: number, cold: ColdLines, expiredBefore: number): { consumed: number; bad: number } {
+    let bad = 0;
+    let start = 0;
+    for (let end = bytes.indexOf(NEWLINE); end >= 0; end = bytes.indexOf(NEWLINE, start)) {
+      if (end > start) {
+        const raw = parseIndexLineBytes(bytes, start, end);
+        if (!raw) bad++;
+        else if (raw.status !== 'R' && raw.notAfter < expiredBefore) cold.add(bytes, raw.serialStart, raw.serialEnd, at + start, at + end + 1);
+        else this.certs.setRaw(bytes, raw);
+      }
+      start = end + 1;
+    }
+    return { consumed: start, bad };
+  }
+
+  /** A cold certificate's line (read back from the index) made a row again, its cold line to be excised. */
+  rehydrate(line: Buffer): CertEntry | undefined {
+    const raw = parseIndexLineBytes(line, 0, line.indexOf(NEWLINE) < 0 ? line.length : line.indexOf(NEWLINE));
+    if (!raw || !this.cold) return undefined;
+    const serial = line.toString('latin1', raw.serialStart, raw.serialEnd);
+    if (this.certs.has(serial)) return this.certs.get(serial);
+    this.certs.setRaw(line, raw);
+    this.cold.excise(serial);
+    this.indexSubjectOf(serial);
+    return this.certs.get(serial);
+  }
+
+  /** Whether a serial missing from memory may be a cold certificate's. */
+  mayBeCold(serial: SerialHex): boolean {
+    return this.cold !== null && !this.certs.has(serial) && this.cold.mayHold(serial);
+  }
+
   setCrlState(state: CrlState): void {
     this.crl = state;
   }
 
-  /** True when the serial is in use or reserved: never to be issued again. */
+  /** True when the serial is in use or reserved, or may be a cold certificate's: never to be issued again. */
   hasSerial(serial: SerialHex): boolean {
-    return this.certs.has(serial) || this.reservations.has(serial);
+    return this.certs.has(serial) || this.reservations.has(serial) || this.cold?.mayHold(serial) === true;
   }
 
   /** A random serial neither issued nor reserved. */
@@ -134,6 +179,11 @@ export class CaDatabase {
     const added = !this.certs.has(entry.serial);
     this.certs.set(entry);
     if (added) this.indexSubject(entry);
+  }
+
+  private indexSubjectOf(serial: SerialHex): void {
+    const entry = this.certs.get(serial);
+    if (entry) this.indexSubject(entry);
   }
 
   private indexSubject(entry: CertEntry): void {
@@ -287,10 +337,13 @@ export class CaDatabase {
     return this.certs.rowOf(serial);
   }
 
-  /** The index.txt lines of rows [from, to), as one string. */
-  indexLines(from: number, to: number): string {
+  /** The index.txt lines of rows [from, to), as one string; with `keep`, of the rows whose serial it keeps. */
+  indexLines(from: number, to: number, keep?: (serial: SerialHex) => boolean): string {
     let text = '';
-    for (let row = from; row < to; row++) text += formatIndexLine(this.certs.rowAt(row));
+    for (let row = from; row < to; row++) {
+      const entry = this.certs.rowAt(row);
+      if (!keep || keep(entry.serial)) text += formatIndexLine(entry);
+    }
     return text;
   }
 

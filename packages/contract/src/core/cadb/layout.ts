@@ -7,6 +7,7 @@
  *   journal/<NNNNNNNN>.jnl   append-only, fdatasync'ed before any answer, in segments of bounded size
  *   checkpoint.json          which journal position index.txt reflects, and the recent request outcomes
  *   index.txt.<G>.new        the index a checkpoint rewrote, until it is renamed to index.txt
+ *   index.txt.<G>.cold       what the index's cold prefix holds (cold-summary.ts), written by checkpoint G
  *   crl/                     published CRLs and the latest-CRL link
  */
 import { join } from 'node:path';
@@ -73,6 +74,17 @@ export interface Checkpoint {
     readonly revokedSinceLastCrl?: boolean;
   };
   readonly outcomes: readonly CheckpointOutcome[];
+  /**
+   * The index's first `bytes` bytes are `lines` expired certificates (cold-lines.ts) that the summary
+   * index.txt.<generation>.cold describes; absent when there is no such prefix.
+   */
+  readonly cold?: ColdPrefix;
+}
+
+export interface ColdPrefix {
+  readonly generation: number;
+  readonly bytes: number;
+  readonly lines: number;
 }
 
 export const EMPTY_CHECKPOINT: Checkpoint = {
@@ -86,6 +98,19 @@ export const EMPTY_CHECKPOINT: Checkpoint = {
 
 /** The name of the index a checkpoint of this generation rewrote, until it becomes index.txt. */
 export const rewrittenIndexName = (generation: number): string => `index.txt.${generation}.new`;
+
+/** The name of the cold prefix's summary that the checkpoint of this generation wrote. */
+export const coldSummaryName = (generation: number): string => `index.txt.${generation}.cold`;
+
+export function parseColdSummaryName(name: string): number | null {
+  const m = /^index\.txt\.(\d+)\.cold$/.exec(name);
+  return m ? Number(m[1]) : null;
+}
+
+const isColdPrefix = (c: unknown): c is ColdPrefix => {
+  const p = c as Partial<ColdPrefix> | null;
+  return typeof p === 'object' && p !== null && [p.generation, p.bytes, p.lines].every((n) => Number.isInteger(n) && n! >= 0);
+};
 
 const isOutcome = (o: unknown): o is CheckpointOutcome =>
   Array.isArray(o) &&
@@ -106,7 +131,8 @@ export function parseCheckpoint(text: string): Checkpoint | null {
       c.crl &&
       Number.isInteger(c.crl.lastNumber) &&
       Array.isArray(outcomes) &&
-      outcomes.every(isOutcome);
+      outcomes.every(isOutcome) &&
+      (c.cold === undefined || isColdPrefix(c.cold));
     return ok ? ({ ...c, generation: c.generation ?? 0, outcomes } as Checkpoint) : null;
   } catch {
     return null;

@@ -7,6 +7,7 @@
  */
 import { CaDatabase, type CertEntry } from '../../core/cadb/database.js';
 import type { JournalRecord, RecordType } from '../../core/cadb/journal.js';
+import { lineStartsHolding, serialNeedle } from '../../core/cadb/line-search.js';
 import type { SerialHex } from '../../core/serial.js';
 import { readAsOfCheckpoint, type CheckpointedFiles } from './checkpointed-read.js';
 import { loadIndexPieces } from './index-file.js';
@@ -21,23 +22,18 @@ const namesOneOf = (record: JournalRecord, serials: ReadonlySet<string>): boolea
   ROW_RECORDS.has(record.t) && 'serial' in record && record.serial !== undefined && serials.has(record.serial);
 
 /**
- * The whole lines of `lines` that contain one of the needles (`\t<SERIAL>\t`),
- * in file order, each once: of a serial listed twice the later line counts.
- * A line with the text in another field is parsed for nothing: rows are keyed
+ * The whole lines of `lines` that contain one of the needles, in file order, each once: of a serial listed
+ * twice the later line counts. A line with the text in another field is parsed for nothing: rows are keyed
  * by their serial field.
  */
 function linesContaining(lines: Buffer, needles: readonly Buffer[]): Buffer {
-  const starts = new Set<number>();
-  for (const needle of needles) {
-    for (let at = lines.indexOf(needle); at >= 0; at = lines.indexOf(needle, at + needle.length)) starts.add(lines.lastIndexOf(NEWLINE, at) + 1);
-  }
-  const found = [...starts].sort((a, b) => a - b).map((start) => lines.subarray(start, lines.indexOf(NEWLINE, start) + 1));
+  const found = lineStartsHolding(lines, needles).map((start) => lines.subarray(start, lines.indexOf(NEWLINE, start) + 1));
   return Buffer.concat(found);
 }
 
 function findOnce({ layout, checkpoint, indexFile }: CheckpointedFiles, serials: ReadonlySet<SerialHex>): Map<SerialHex, CertEntry> {
   const db = new CaDatabase();
-  const needles = [...serials].map((serial) => Buffer.from(`\t${serial}\t`, 'latin1'));
+  const needles = [...serials].map(serialNeedle);
   loadIndexPieces(indexFile, checkpoint.indexBytes, (lines) => db.loadIndex(linesContaining(lines, needles)).bad);
   readJournal(layout.journal, checkpoint, (record) => {
     if (namesOneOf(record, serials)) db.apply(record);
@@ -54,4 +50,19 @@ function findOnce({ layout, checkpoint, indexFile }: CheckpointedFiles, serials:
 export function findCertificates(caDir: string, serials: readonly SerialHex[]): ReadonlyMap<SerialHex, CertEntry> {
   const wanted = new Set(serials);
   return readAsOfCheckpoint(caDir, (files) => findOnce(files, wanted));
+}
+
+/**
+ * The last line of the index file's first `length` bytes that holds `serial` (the server reading a cold
+ * certificate back: cold-lines.ts), null when none does. Reads the whole file: for an operator's rare action.
+ */
+export function indexLineOf(indexFile: string, length: number, serial: SerialHex): Buffer | null {
+  const needle = [serialNeedle(serial)];
+  let last: Buffer | null = null;
+  loadIndexPieces(indexFile, length, (lines) => {
+    const found = linesContaining(lines, needle);
+    if (found.length > 0) last = Buffer.from(found.subarray(found.lastIndexOf(NEWLINE, found.length - 2) + 1));
+    return 0;
+  });
+  return last;
 }

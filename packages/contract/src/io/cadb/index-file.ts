@@ -11,12 +11,12 @@ const INDEX_PIECE = 8 * 1024 * 1024;
 const NEWLINE = 0x0a;
 
 /**
- * Hands `load` the index file's first `length` bytes as pieces of whole
+ * Hands `load` the index file's bytes [from, length) as pieces of whole
  * lines, in order, each ending with a newline (a last line without one gets
- * it); `load` returns how many lines it found malformed, and any such line
- * makes the index corrupt.
+ * it), with the file offset of each piece; `load` returns how many lines it
+ * found malformed, and any such line makes the index corrupt.
  */
-export function loadIndexPieces(path: string, length: number, load: (lines: Buffer) => number): void {
+export function loadIndexPieces(path: string, length: number, load: (lines: Buffer, at: number) => number, from = 0): void {
   let fd: number;
   try {
     fd = openSync(path, 'r');
@@ -28,23 +28,23 @@ export function loadIndexPieces(path: string, length: number, load: (lines: Buff
     throw cannotRead(path, e);
   }
   let bad = 0;
-  let loaded = 0;
+  let loaded = from;
   try {
-    let piece = Buffer.alloc(Math.min(INDEX_PIECE, Math.max(length, 1)));
+    let piece = Buffer.alloc(Math.min(INDEX_PIECE, Math.max(length - from, 1)));
     let carried = 0;
-    for (let offset = 0; offset < length; ) {
+    for (let offset = from; offset < length; ) {
       if (carried === piece.length) piece = Buffer.concat([piece, Buffer.alloc(piece.length)]);
       const n = readSync(fd, piece, carried, Math.min(piece.length - carried, length - offset), offset);
       if (n === 0) break;
       offset += n;
       loaded = offset;
       const whole = piece.lastIndexOf(NEWLINE, carried + n - 1) + 1;
-      if (whole > 0) bad += load(piece.subarray(0, whole));
+      if (whole > 0) bad += load(piece.subarray(0, whole), offset - carried - n);
       carried = carried + n - whole;
       piece.copy(piece, 0, whole, whole + carried);
     }
     // A last line without its newline is still a line.
-    if (carried > 0) bad += load(Buffer.concat([piece.subarray(0, carried), Buffer.of(NEWLINE)]));
+    if (carried > 0) bad += load(Buffer.concat([piece.subarray(0, carried), Buffer.of(NEWLINE)]), loaded - carried);
   } catch (e) {
     throw e instanceof EtokenError ? e : cannotRead(path, e);
   } finally {

@@ -1,0 +1,145 @@
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { formatIndexLine, type IndexEntry } from '@etoken-ca/contract/core/cadb/index-line';
+import { EMPTY_CHECKPOINT, type Checkpoint } from '@etoken-ca/contract/core/cadb/layout';
+import { loadCaDatabase } from '@etoken-ca/contract/io/cadb/load';
+import type { AuditRecord } from '../audit-log.js';
+import { CaStore, type StoreOptions } from './ca-store.js';
+
+const DAY = 86400_000;
+const now = Date.now();
+let dir: string;
+
+const serialOf = (n: number): string => `5E${n.toString(16).toUpperCase().padStart(6, '0')}`;
+const expired = (n: number): IndexEntry => ({ serial: serialOf(n), status: 'V', notAfter: now - DAY - n * 1000, subject: `/CN=old ${n}` });
+const valid = (n: number): IndexEntry => ({ serial: serialOf(n), status: 'V', notAfter: now + 365 * DAY, subject: `/CN=user ${n}` });
+const revoked = (n: number): IndexEntry => ({ serial: serialOf(n), status: 'R', notAfter: now - DAY, revokedAt: now - 2 * DAY, reason: 'keyCompromise', subject: `/CN=gone ${n}` });
+
+/** A CA directory as a checkpoint leaves it: index.txt of these lines, the journal empty. */
+function seed(entries: readonly IndexEntry[]): void {
+  const text = entries.map(formatIndexLine).join('');
+  writeFileSync(join(dir, 'index.txt'), text);
+  const checkpoint: Checkpoint = { ...EMPTY_CHECKPOINT, indexBytes: Buffer.byteLength(text) };
+  writeFileSync(join(dir, 'checkpoint.json'), JSON.stringify(checkpoint));
+}
+
+const indexLines = (): string[] => readFileSync(join(dir, 'index.txt'), 'utf8').split('\n').filter(Boolean);
+const checkpointFile = (): Checkpoint => JSON.parse(readFileSync(join(dir, 'checkpoint.json'), 'utf8')) as Checkpoint;
+const summaries = (): string[] => readdirSync(dir).filter((name) => name.endsWith('.cold'));
+
+function open(options: StoreOptions = {}): Promise<CaStore> {
+  return CaStore.open(dir, options);
+}
+
+/** Expired lines with revoked and valid ones among them, as a CA's index is after a few years. */
+function mixed(): IndexEntry[] {
+  const entries: IndexEntry[] = [];
+  for (let n = 0; n < 300; n++) entries.push(n % 50 === 7 ? revoked(n) : n % 100 === 99 ? valid(n) : expired(n));
+  for (let n = 300; n < 320; n++) entries.push(valid(n));
+  return entries;
+}
+const MIXED = { revoked: 6, valid: 23, expired: 291 };
+
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'ca-cold-'));
+});
+afterEach(() => {
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('CaStore with expired certificates left on disk', () => {
+  it('keeps only revoked and unexpired certificates in memory, and never draws a serial of an expired one', async () => {
+    seed(mixed());
+    const store = await open();
+    expect(store.db.size).toBe(MIXED.revoked + MIXED.valid);
+    expect(store.startup).toMatchObject({ certificates: 320, expiredOnDisk: MIXED.expired });
+    for (let n = 0; n < 300; n++) expect(store.db.hasSerial(serialOf(n))).toBe(true);
+    expect(store.db.get(serialOf(1))).toBeUndefined();
+    expect(store.db.get(serialOf(7))).toMatchObject({ status: 'R', reason: 'keyCompromise' });
+    store.close();
+  });
+
+  it('moves the expired lines to the front of index.txt once, summarizes them, and the next start-up reads none of them', async () => {
+    const entries = mixed();
+    seed(entries);
+    const store = await open();
+    await store.checkpoint();
+    const cold = checkpointFile().cold!;
+    expect(cold.lines).toBe(MIXED.expired);
+    expect(summaries()).toEqual([`index.txt.${cold.generation}.cold`]);
+    const lines = indexLines();
+    // Every certificate once; the expired ones first, byte for byte as they were.
+    expect(lines.sort()).toEqual(entries.map((e) => formatIndexLine(e).trimEnd()).sort());
+    const text = readFileSync(join(dir, 'index.txt'));
+    expect(text.subarray(0, cold.bytes).toString().split('\n').filter(Boolean)).toHaveLength(MIXED.expired);
+    expect(text.subarray(0, cold.bytes).toString()).not.toMatch(/^R/m);
+    store.close();
+
+    // The prefix is never read again: damaging it shows it (a malformed line would stop a start-up that reads it).
+    const damaged = Buffer.from(text);
+    damaged.fill(0x21, 10, 20);
+    writeFileSync(join(dir, 'index.txt'), damaged);
+    const again = await open();
+    expect(again.db.size).toBe(MIXED.revoked + MIXED.valid);
+    expect(again.startup.expiredOnDisk).toBe(MIXED.expired);
+    expect(again.db.hasSerial(serialOf(1))).toBe(true);
+    again.close();
+    // Every other reader still reads everything.
+    writeFileSync(join(dir, 'index.txt'), text);
+    expect(loadCaDatabase(dir).db.size).toBe(320);
+  });
+
+  it('revokes an expired certificate left on disk: read back, its line replaced once, and still revoked after a crash', async () => {
+    seed(mixed());
+    const first = await open();
+    await first.checkpoint();
+    first.close();
+
+    const log: AuditRecord[] = [];
+    const store = await open({ log: { info: (r) => log.push(r), warn: (r) => log.push(r), error: (r) => log.push(r) } });
+    const serial = serialOf(3);
+    expect(store.db.get(serial)).toBeUndefined();
+    const entry = store.certificate(serial);
+    expect(entry).toMatchObject({ serial, status: 'V', subject: '/CN=old 3' });
+    expect(log.map((r) => r.event)).toContain('db.cold-read');
+    store.append({ t: 'revoke', serial, reason: 'keyCompromise', at: now, by: 'root', queue: 'q1' });
+    await store.commit();
+    // A crash before any checkpoint: the journal's revocation finds the line again.
+    store.close();
+    const afterCrash = await open();
+    expect(afterCrash.db.get(serial)).toMatchObject({ status: 'R', reason: 'keyCompromise' });
+    expect(indexLines().filter((l) => l.includes(`\t${serial}\t`))).toEqual([formatIndexLine({ ...expired(3), status: 'R', revokedAt: now, reason: 'keyCompromise' }).trimEnd()]);
+    expect(checkpointFile().cold!.lines).toBe(MIXED.expired - 1);
+    afterCrash.close();
+
+    const later = await open();
+    expect(later.db.get(serial)).toMatchObject({ status: 'R' });
+    expect(later.startup).toMatchObject({ certificates: 320, expiredOnDisk: MIXED.expired - 1 });
+    expect(indexLines()).toHaveLength(320);
+    later.close();
+  });
+
+  it('reads the whole index when the summary is damaged, says so, and writes it again', async () => {
+    seed(mixed());
+    const first = await open();
+    await first.checkpoint();
+    first.close();
+    const [name] = summaries();
+    const damaged = readFileSync(join(dir, name!));
+    damaged[damaged.length - 1]! ^= 1;
+    writeFileSync(join(dir, name!), damaged);
+
+    const log: AuditRecord[] = [];
+    const store = await open({ log: { info: (r) => log.push(r), warn: (r) => log.push(r), error: (r) => log.push(r) } });
+    expect(log.map((r) => r.event)).toContain('db.cold-summary-unusable');
+    expect(store.db.size).toBe(MIXED.revoked + MIXED.valid);
+    await store.checkpoint();
+    expect(summaries()).toEqual([`index.txt.${checkpointFile().cold!.generation}.cold`]);
+    store.close();
+    const again = await open();
+    expect(again.startup.expiredOnDisk).toBe(MIXED.expired);
+    again.close();
+  });
+});
