@@ -382,7 +382,8 @@ export class ScepService {
   }
 
   private getCert(serial: string): ScepAnswer {
-    if (!this.d.store.db.get(serial)) return failure('badCertId', `no certificate ${serial} from this CA`);
+    // An expired certificate left on disk is served from newcerts/ too; a serial the filter only may hold has no file there.
+    if (!this.d.store.db.get(serial) && !this.d.store.db.mayBeCold(serial)) return failure('badCertId', `no certificate ${serial} from this CA`);
     try {
       return { status: 'SUCCESS', certificate: derOf(Buffer.from(this.d.store.issuedPem(serial), 'latin1'), 'CERTIFICATE').toString('base64') };
     } catch {

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { formatIndexLine, type IndexEntry } from '@etoken-ca/contract/core/cadb/index-line';
 import { EMPTY_CHECKPOINT, type Checkpoint } from '@etoken-ca/contract/core/cadb/layout';
+import { findCertificates } from '@etoken-ca/contract/io/cadb/find';
 import { loadCaDatabase } from '@etoken-ca/contract/io/cadb/load';
 import type { AuditRecord } from '../audit-log.js';
 import { CaStore, type StoreOptions } from './ca-store.js';
@@ -106,6 +107,11 @@ describe('CaStore with expired certificates left on disk', () => {
     expect(log.map((r) => r.event)).toContain('db.cold-read');
     store.append({ t: 'revoke', serial, reason: 'keyCompromise', at: now, by: 'root', queue: 'q1' });
     await store.commit();
+    // revoke-cert's lookup reads the prefix only for what it did not find after it, and sees the revocation.
+    const found = findCertificates(dir, [serial, serialOf(1), serialOf(7), serialOf(310), 'FFFF']);
+    expect([...found.keys()].sort()).toEqual([serial, serialOf(1), serialOf(7), serialOf(310)].sort());
+    expect(found.get(serial)).toMatchObject({ status: 'R' });
+    expect(found.get(serialOf(1))).toMatchObject({ status: 'V', subject: '/CN=old 1' });
     // A crash before any checkpoint: the journal's revocation finds the line again.
     store.close();
     const afterCrash = await open();

@@ -33,8 +33,15 @@ function linesContaining(lines: Buffer, needles: readonly Buffer[]): Buffer {
 
 function findOnce({ layout, checkpoint, indexFile }: CheckpointedFiles, serials: ReadonlySet<SerialHex>): Map<SerialHex, CertEntry> {
   const db = new CaDatabase();
-  const needles = [...serials].map(serialNeedle);
-  loadIndexPieces(indexFile, checkpoint.indexBytes, (lines) => db.loadIndex(linesContaining(lines, needles)).bad);
+  const search = (wanted: Iterable<SerialHex>, from: number, to: number): void => {
+    const needles = [...wanted].map(serialNeedle);
+    if (needles.length > 0) loadIndexPieces(indexFile, to, (lines) => db.loadIndex(linesContaining(lines, needles)).bad, from);
+  };
+  // The lines after the cold prefix (cold-lines.ts) first: they hold every certificate still valid or revoked, and
+  // any line there is later than the prefix's. The prefix, expired certificates only, is read for the serials not found.
+  const prefix = checkpoint.cold?.bytes ?? 0;
+  search(serials, prefix, checkpoint.indexBytes);
+  search([...serials].filter((serial) => !db.get(serial)), 0, prefix);
   readJournal(layout.journal, checkpoint, (record) => {
     if (namesOneOf(record, serials)) db.apply(record);
   });
