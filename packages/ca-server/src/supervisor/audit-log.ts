@@ -74,6 +74,7 @@ export const AUDIT_EVENTS = [
   'db.checkpoint-failed',
   'db.cold-read',
   'db.cold-summary-unusable',
+  'db.left-on-disk',
   'db.rotated',
   'db.write-failed',
   'db.flush-failed',

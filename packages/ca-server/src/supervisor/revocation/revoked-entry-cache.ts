@@ -2,7 +2,8 @@
  * The revokedCertificates of the next CRL, kept encoded from one CRL to the
  * next: a revoked entry never changes, so a new CRL encodes only the entries
  * revoked since the last one and appends them to one buffer that already
- * holds the rest. Entries are located by database row (rows never move);
+ * holds the rest. Entries are located by database row (rows are numbered
+ * again when expired certificates leave memory: everything is encoded again then);
  * nothing per entry is materialised but the new ones. When an entry leaves
  * (expired, with CRL_DROP_EXPIRED) or changes, the buffer is rebuilt from the
  * kept encodings, still without re-encoding them.
@@ -15,6 +16,8 @@ import { encodeRevokedEntry } from '@etoken-ca/x509/crl';
 export interface RevokedRows {
   forEachRevoked(visit: RevokedRowVisitor): void;
   serialAt(row: number): SerialHex;
+  /** Changes when rows are numbered again. */
+  readonly rowEpoch: number;
 }
 
 export interface CrlEntries {
@@ -44,10 +47,12 @@ export class RevokedEntryCache {
   private blob = Buffer.alloc(0);
   private used = 0;
   private listed = 0;
+  private epoch = 0;
 
   /** The entries of the revoked certificates in `rows`; with `dropExpiredAt`, not those expired by then. */
   select(rows: RevokedRows, dropExpiredAt: number | null): CrlEntries {
     const wanted = (revokedAt: number, notAfter: number): boolean => !Number.isNaN(revokedAt) && (dropExpiredAt === null || notAfter >= dropExpiredAt);
+    if (rows.rowEpoch !== this.epoch) this.forget(rows.rowEpoch);
     const fresh: number[] = [];
     let kept = 0;
     rows.forEachRevoked((row, revokedAt, reason, notAfter, compromisedAt) => {
@@ -66,6 +71,18 @@ export class RevokedEntryCache {
     else this.rebuild(rows, wanted);
     this.listed = kept + fresh.length;
     return { der: this.blob.subarray(0, this.used), count: this.listed };
+  }
+
+  /** The rows were numbered again: nothing kept is found by its row any more. */
+  private forget(epoch: number): void {
+    this.epoch = epoch;
+    this.start = new Uint32Array(0);
+    this.length = new Uint32Array(0);
+    this.revokedAt = new Float64Array(0);
+    this.reason = new Int8Array(0);
+    this.compromisedAt.clear();
+    this.used = 0;
+    this.listed = 0;
   }
 
   private remember(row: number, revokedAt: number, reason: number, compromisedAt: number | undefined): void {

@@ -7,6 +7,7 @@ import { EMPTY_CHECKPOINT, type Checkpoint } from '@etoken-ca/contract/core/cadb
 import { findCertificates } from '@etoken-ca/contract/io/cadb/find';
 import { loadCaDatabase } from '@etoken-ca/contract/io/cadb/load';
 import type { AuditRecord } from '../audit-log.js';
+import { RevokedEntryCache } from '../revocation/revoked-entry-cache.js';
 import { CaStore, type StoreOptions } from './ca-store.js';
 
 const DAY = 86400_000;
@@ -146,6 +147,58 @@ describe('CaStore with expired certificates left on disk', () => {
     store.close();
     const again = await open();
     expect(again.startup.expiredOnDisk).toBe(MIXED.expired);
+    again.close();
+  });
+});
+
+describe('CaStore leaving certificates that expire while it runs on disk', () => {
+  const DER = Buffer.from('not really a certificate');
+  const req = (n: number): string => n.toString(16).padStart(32, '0');
+
+  function issue(store: CaStore, n: number, notAfter: number, at: number): void {
+    store.append({ t: 'reserve', req: req(n), serial: serialOf(n), subject: `/CN=user ${n}`, notAfter, at });
+    const entry = store.append({ t: 'issue', req: req(n), serial: serialOf(n), der: DER.toString('base64'), at });
+    store.recordIssued(entry!, DER);
+  }
+
+  it('moves them among the cold lines at a checkpoint once enough have expired, and keeps the rest, revoked ones included, in memory', async () => {
+    let clock = now;
+    const store = await open({ clock: () => clock, settings: { leaveOnDiskRows: 10 } });
+    for (let n = 0; n < 40; n++) issue(store, n, n < 30 ? now + 60_000 : now + 365 * DAY, clock);
+    store.append({ t: 'revoke', serial: serialOf(5), reason: 'superseded', at: clock, by: 'root', queue: 'q1' });
+    await store.commit();
+    await store.checkpoint();
+    expect(store.db.size).toBe(40);
+    const cache = new RevokedEntryCache();
+    expect(cache.select(store.db, null).count).toBe(1);
+
+    // A minute later 29 have expired (the revoked one stays for the CRL).
+    clock += 120_000;
+    store.append({ t: 'revoke', serial: serialOf(35), reason: 'keyCompromise', at: clock, by: 'root', queue: 'q2' });
+    await store.commit();
+    await store.checkpoint();
+    expect(store.db.size).toBe(11);
+    expect(store.db.get(serialOf(0))).toBeUndefined();
+    expect(store.db.hasSerial(serialOf(0))).toBe(true);
+    expect(checkpointFile().cold).toMatchObject({ lines: 29 });
+    const listed = cache.select(store.db, null);
+    expect(listed.count).toBe(2);
+    expect(listed.der).toEqual(new RevokedEntryCache().select(store.db, null).der);
+    expect(indexLines().sort()).toEqual(loadCaDatabase(dir).db.indexLines(0, 40).split('\n').filter(Boolean).sort());
+    expect(indexLines()).toHaveLength(40);
+
+    // One of them revoked after it left memory: read back, and written once, revoked.
+    expect(store.certificate(serialOf(3))).toMatchObject({ status: 'V' });
+    store.append({ t: 'revoke', serial: serialOf(3), reason: 'keyCompromise', at: clock, by: 'root', queue: 'q3' });
+    await store.commit();
+    await store.checkpoint();
+    expect(indexLines().filter((l) => l.includes(`\t${serialOf(3)}\t`))).toEqual([expect.stringMatching(/^R\t/)]);
+    expect(cache.select(store.db, null).count).toBe(3);
+    await store.stop();
+
+    const again = await open({ clock: () => clock });
+    expect(again.startup).toMatchObject({ certificates: 40, expiredOnDisk: 28 });
+    expect(again.db.size).toBe(12);
     again.close();
   });
 });

@@ -62,6 +62,11 @@ export interface StoreSettings {
    * forgotten on time. Dropping an outcome early instead would let its request, seen again, be signed twice.
    */
   readonly maxOutcomes: number;
+  /**
+   * Certificates expired while the server runs leave memory (cold-lines.ts) once this many are held: a checkpoint
+   * then rewrites index.txt with their lines among the cold ones. Fewer are not worth a rewrite of the whole index.
+   */
+  readonly leaveOnDiskRows: number;
 }
 
 /**
@@ -84,6 +89,8 @@ export const DEFAULT_STORE_SETTINGS: StoreSettings = {
   reserveBytes: 64 * MB,
   // About 50 MB; held for CLIENT_TIMEOUT + 30 s (140 s at most), it takes over 1,700 requests a second to fill.
   maxOutcomes: 250_000,
+  // About 10 MB of rows; a CA issuing a thousand certificates a day gets there in 50 days.
+  leaveOnDiskRows: 50_000,
 };
 
 /** The settings a configuration gives: a checkpoint after four segments' worth of journal. */
@@ -97,6 +104,7 @@ export function storeSettings(config: { journalSegmentKb: number; checkpointInte
     outcomeRetentionMs: outcomeRetentionMs(config.clientTimeout),
     reserveBytes: config.caDiskReserveMb * MB,
     maxOutcomes: DEFAULT_STORE_SETTINGS.maxOutcomes,
+    leaveOnDiskRows: DEFAULT_STORE_SETTINGS.leaveOnDiskRows,
   };
 }
 
@@ -136,8 +144,11 @@ interface RewrittenIndex {
   readonly fromRow: number;
   bytes: number;
   failed: boolean;
-  /** The cold lines it starts with, and the serials whose cold lines it left out. */
-  readonly cold: { readonly prefix: ColdPrefix; readonly excised: readonly SerialHex[]; readonly dropped: number } | null;
+  /**
+   * The cold lines it starts with: the serials whose cold lines it left out, and the rows whose lines it wrote among
+   * them (certificates expired in memory, which leave it once it is index.txt).
+   */
+  readonly cold: { readonly prefix: ColdPrefix; readonly excised: readonly SerialHex[]; readonly dropped: number; readonly leaving: readonly number[] } | null;
 }
 
 export class CaStore {
@@ -255,7 +266,7 @@ export class CaStore {
     }
     // The rows the journal added after the index: their lines, in row order (a cold certificate read back has its line written by the rewrite that excises the old one).
     for (let row = loaded.indexRows; row < store.db.size; row += INDEX_CHUNK_LINES) {
-      store.appendIndexText(store.db.indexLines(row, Math.min(store.db.size, row + INDEX_CHUNK_LINES), (serial) => !store!.db.cold?.isExcised(serial)));
+      store.appendIndexText(store.db.indexLines(row, Math.min(store.db.size, row + INDEX_CHUNK_LINES), (entry) => !store!.db.cold?.isExcised(entry.serial)));
     }
 
     const withheld: CertEntry[] = [];
@@ -306,6 +317,8 @@ export class CaStore {
   append(record: JournalRecord): CertEntry | undefined {
     if (this.failed) throw this.failed;
     if (this.closed) throw new StoreError('unavailable', 'the CA database is closed');
+    // A revocation of an expired certificate left on disk reads it back first, as replaying the record would.
+    if (record.t === 'revoke') this.certificate(record.serial);
     const serial = record.t === 'revoke' || record.t === 'withhold' ? record.serial : undefined;
     const existed = serial !== undefined && this.db.rowOf(serial) >= 0;
     try {
@@ -620,11 +633,12 @@ export class CaStore {
       this.newcerts.catchUp();
       newcertsToFlush = this.newcerts.takeWritten();
       const generation = this.generation + 1;
-      const rewriting = this.indexStale || this.index.fd < 0 || this.db.cold?.needsRewrite === true;
+      const leaving = this.rowsLeavingMemory(started);
+      const rewriting = this.indexStale || this.index.fd < 0 || this.db.cold?.needsRewrite === true || leaving.length > 0;
       let indexBytes: number;
       let cold = this.coldPrefix;
       if (rewriting) {
-        indexBytes = await this.rewriteIndex(generation);
+        indexBytes = await this.rewriteIndex(generation, leaving);
         const prefix = this.rewritten?.cold?.prefix;
         cold = prefix && prefix.bytes > 0 ? prefix : undefined;
       } else {
@@ -668,6 +682,18 @@ export class CaStore {
     }
   }
 
+  /** Expired certificates in memory that this checkpoint leaves on disk: none until there are leaveOnDiskRows of them. */
+  private rowsLeavingMemory(now: number): number[] {
+    if (!this.db.cold) return [];
+    const rows = this.db.expiredValidRows(now);
+    if (rows.length < this.settings.leaveOnDiskRows) return [];
+    // A certificate read back for a revocation (its cold line not yet left out) or still without its index line stays.
+    return rows.filter((row) => {
+      const serial = this.db.serialAt(row);
+      return !this.db.cold!.isExcised(serial) && !this.unindexed.has(serial);
+    });
+  }
+
   /**
    * When the cold lines are one prefix of the index other than the one summarized (start-up found more of them
    * where the last ones ended), a summary of it for this checkpoint, without rewriting the index.
@@ -698,26 +724,36 @@ export class CaStore {
    * written too. Once every row is in, lines appended to index.txt are
    * appended to it as well, until it replaces index.txt. Returns its bytes.
    */
-  private async rewriteIndex(generation: number): Promise<number> {
+  private async rewriteIndex(generation: number, leaving: readonly number[]): Promise<number> {
     const path = join(this.layout.dir, rewrittenIndexName(generation));
     const fd = openSync(path, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_APPEND, 0o644);
     let bytes = 0;
     let cold: RewrittenIndex['cold'] = null;
     try {
-      // The cold lines first, as one prefix that the summary lets start-up skip.
+      // The cold lines first, and the lines of the certificates leaving memory after them: one prefix that the
+      // summary lets start-up skip.
       const coldLines = this.db.cold;
-      if (coldLines && coldLines.lines > 0) {
+      if (coldLines && (coldLines.lines > 0 || leaving.length > 0)) {
         const { ranges, excised } = coldLines.snapshot();
         const copied = await copyColdLines(this.index.path, ranges, excised, fd);
-        bytes += copied.bytes;
-        const prefix = { generation, bytes: copied.bytes, lines: coldLines.lines - copied.dropped };
+        let joinedBytes = 0;
+        for (let at = 0; at < leaving.length; at += INDEX_CHUNK_LINES) {
+          const piece = Buffer.from(this.db.indexLinesOf(leaving.slice(at, at + INDEX_CHUNK_LINES)));
+          await writeAllAsync(fd, piece);
+          joinedBytes += piece.length;
+        }
+        for (const row of leaving) coldLines.addSerial(this.db.serialAt(row));
+        bytes += copied.bytes + joinedBytes;
+        const prefix = { generation, bytes: copied.bytes + joinedBytes, lines: coldLines.lines - copied.dropped + leaving.length };
         if (prefix.bytes > 0) await writeColdSummary(this.layout.dir, generation, { bytes: prefix.bytes, lines: prefix.lines, filter: coldLines.filter });
-        cold = { prefix, excised, dropped: copied.dropped };
+        cold = { prefix, excised, dropped: copied.dropped, leaving };
       }
+      const left = new Set(leaving);
       let row = 0;
       while (row < this.db.size) {
         const to = Math.min(this.db.size, row + INDEX_CHUNK_LINES);
-        const piece = Buffer.from(this.db.indexLines(row, to, (serial) => !this.db.cold?.isExcised(serial) || cold?.excised.includes(serial) === true));
+        const keep = (entry: CertEntry, at: number): boolean => !left.has(at) && (!this.db.cold?.isExcised(entry.serial) || cold?.excised.includes(entry.serial) === true);
+        const piece = Buffer.from(this.db.indexLines(row, to, keep));
         await writeAllAsync(fd, piece);
         bytes += piece.length;
         row = to;
@@ -743,12 +779,29 @@ export class CaStore {
     unlinkQuietly(rewritten.path);
   }
 
+  /**
+   * The rewrite's cold lines are the index's now. Its certificates leaving memory leave, renumbering the rows;
+   * one revoked meanwhile stays, and its line among the cold ones is left out by the next rewrite.
+   */
+  private leaveMemory(cold: NonNullable<RewrittenIndex['cold']>): void {
+    const coldLines = this.db.cold!;
+    coldLines.rewritten(cold.excised, cold.prefix.bytes, cold.dropped, cold.leaving.length);
+    const leaving: number[] = [];
+    for (const row of cold.leaving) {
+      const serial = this.db.serialAt(row);
+      if (this.db.get(serial)?.status === 'R') coldLines.excise(serial);
+      else leaving.push(row);
+    }
+    this.db.leaveOnDisk(leaving);
+    if (leaving.length > 0) this.log.info({ event: 'db.left-on-disk', certificates: leaving.length, inMemory: this.db.size }, `${leaving.length} expired certificates left memory`);
+  }
+
   /** After the checkpoint that names it: the rewritten index becomes index.txt. */
   private switchIndex(changesAtStart: number): void {
     const rewritten = this.rewritten!;
     this.rewritten = null;
     for (const serial of this.unindexed) if (this.db.rowOf(serial) < rewritten.fromRow) this.indexedEarly.add(serial);
-    if (rewritten.cold) this.db.cold?.rewritten(rewritten.cold.excised, rewritten.cold.prefix.bytes, rewritten.cold.dropped);
+    if (rewritten.cold) this.leaveMemory(rewritten.cold);
     const old = this.index.fd;
     this.index = { fd: rewritten.fd, bytes: rewritten.bytes, path: this.layout.index };
     if (old >= 0) closeQuietly(old);

@@ -47,4 +47,27 @@ describe('CertTable', () => {
     expect(table.get(serial(6))?.subject).toBe('/O=Grid/CN=user');
     expect(table.get(serial(3005))?.subject).toBe('/O=Grid/CN=user 5');
   });
+
+  it('drops rows on compact(), renumbering the rest in order, and goes on as before', () => {
+    const table = new CertTable();
+    for (let n = 0; n < 3000; n++) table.set({ serial: serial(n), status: 'V', notAfter: T + n, subject: `/CN=user ${n % 100}` });
+    table.set({ serial: serial(2500), status: 'R', notAfter: T, subject: '/CN=user 0', revokedAt: T - 1, reason: 'keyCompromise', compromisedAt: T - 5000 });
+    expect(table.expiredValidRows(T + 1000)).toHaveLength(1000);
+    const before = table.epoch;
+    table.compact((row) => row % 3 === 0 || row === 2500);
+    expect(table.epoch).toBe(before + 1);
+    expect(table.size).toBe(1001);
+    expect(table.has(serial(1))).toBe(false);
+    expect(table.get(serial(2997))).toEqual({ serial: serial(2997), status: 'V', notAfter: T + 2997, subject: '/CN=user 97' });
+    expect([...table.values()].slice(0, 3).map((e) => e.serial)).toEqual([serial(0), serial(3), serial(6)]);
+    const revoked: unknown[] = [];
+    table.forEachRevoked((row, _at, reason, _notAfter, compromisedAt) => revoked.push([table.serialAt(row), reason, compromisedAt]));
+    expect(revoked).toEqual([[serial(2500), 'keyCompromise', T - 5000]]);
+    table.set({ serial: serial(5000), status: 'V', notAfter: T, subject: '/CN=user 7' });
+    table.set({ serial: serial(3), status: 'R', notAfter: T + 3, subject: '/CN=user 3', revokedAt: T, reason: 'superseded' });
+    expect(table.size).toBe(1002);
+    expect(table.get(serial(5000))?.subject).toBe('/CN=user 7');
+    expect(table.get(serial(3))).toMatchObject({ status: 'R', reason: 'superseded' });
+    expect(table.rowOf(serial(5000))).toBe(1001);
+  });
 });

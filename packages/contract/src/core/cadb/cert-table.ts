@@ -4,7 +4,9 @@
  * open-addressing hash of the serials: a fraction of the memory (README,
  * Performance), and loading index.txt copies serials and subjects straight
  * from its bytes without making a string of either.
- * Rows keep insertion order (index.txt order); an update rewrites a row in place.
+ * Rows keep insertion order (index.txt order); an update rewrites a row in place;
+ * compact() drops rows (expired certificates leaving memory) and renumbers
+ * the rest, which `epoch` counts.
  * A subject is kept once however many rows share it (a MyProxy CA issues the
  * same few thousand users certificate after certificate).
  */
@@ -61,6 +63,8 @@ function grownPool(pool: Buffer, needed: number): Buffer {
 }
 
 export class CertTable {
+  /** How many times rows were renumbered (compact()): a row number is good for one epoch. */
+  private compactions = 0;
   private rows = 0;
   private capacity = 0;
   private status = new Uint8Array(0);
@@ -90,6 +94,56 @@ export class CertTable {
 
   get size(): number {
     return this.rows;
+  }
+
+  get epoch(): number {
+    return this.compactions;
+  }
+
+  /**
+   * Keeps the rows `keep` says, in their order, numbered from 0 again; their serials move to a new pool. Subjects
+   * stay where they are: each is kept once for every row that shares it, whoever still does.
+   */
+  compact(keep: (row: number) => boolean): void {
+    const kept: number[] = [];
+    for (let row = 0; row < this.rows; row++) if (keep(row)) kept.push(row);
+    if (kept.length === this.rows) return;
+    const serialPool = Buffer.allocUnsafe(Math.max(64, this.serialBytes));
+    let serialBytes = 0;
+    const compromised = new Map<number, number>();
+    kept.forEach((from, to) => {
+      const start = this.serialStart[from]!;
+      const length = this.serialLength[from]!;
+      copyBytes(this.serialPool, start, start + length, serialPool, serialBytes);
+      this.serialStart[to] = serialBytes;
+      this.serialLength[to] = length;
+      serialBytes += length;
+      this.status[to] = this.status[from]!;
+      this.notAfter[to] = this.notAfter[from]!;
+      this.revokedAt[to] = this.revokedAt[from]!;
+      this.reason[to] = this.reason[from]!;
+      this.withheld[to] = this.withheld[from]!;
+      this.subjectStart[to] = this.subjectStart[from]!;
+      this.subjectLength[to] = this.subjectLength[from]!;
+      const compromisedAt = this.compromisedAt.get(from);
+      if (compromisedAt !== undefined) compromised.set(to, compromisedAt);
+    });
+    this.serialPool = serialPool;
+    this.serialBytes = serialBytes;
+    this.compromisedAt.clear();
+    for (const [row, at] of compromised) this.compromisedAt.set(row, at);
+    this.rows = kept.length;
+    this.slots = new Uint32Array(this.slots.length);
+    for (let row = 0; row < this.rows; row++) this.insertSlot(row);
+    this.compactions++;
+  }
+
+  /** The rows of certificates valid when issued (V or E) and expired before `before`, in row order. */
+  expiredValidRows(before: number): number[] {
+    const revoked = 'R'.charCodeAt(0);
+    const found: number[] = [];
+    for (let row = 0; row < this.rows; row++) if (this.status[row] !== revoked && this.notAfter[row]! < before) found.push(row);
+    return found;
   }
 
   /** Makes room for `rows` rows and `bytes` bytes of index.txt without regrowing. */
@@ -239,7 +293,7 @@ export class CertTable {
   }
 
   /**
-   * Each revoked row's number (stable: rows never move) and revocation
+   * Each revoked row's number (stable until the next compact()) and revocation
    * fields, in row order, without making a row object or a string: the CRL
    * path reads only these.
    */

@@ -39,12 +39,12 @@ describe('ColdLines', () => {
     expect(cold.prefixBytes).toBeNull();
     expect(cold.needsRewrite).toBe(true);
     expect(cold.snapshot().ranges).toEqual([0, 80, 120, 160]);
-    cold.rewritten([], 120, 0);
+    cold.rewritten([], 120, 0, 0);
     expect(cold.needsRewrite).toBe(false);
     cold.excise('AB12');
     expect(cold.isExcised('AB12')).toBe(true);
     expect(cold.needsRewrite).toBe(true);
-    cold.rewritten(['AB12'], 80, 1);
+    cold.rewritten(['AB12'], 80, 1, 0);
     expect(cold).toMatchObject({ lines: 2, prefixBytes: 80, needsRewrite: false });
   });
 

@@ -92,10 +92,19 @@ export class ColdLines {
     return this.excisions.size > 0 || this.prefixBytes === null;
   }
 
-  /** After a rewrite that copied a snapshot's lines, less `dropped` lines of its `excised` serials, into its first `bytes` bytes. */
-  rewritten(excised: readonly SerialHex[], bytes: number, dropped: number): void {
+  /** A certificate in memory whose line a rewrite writes among the cold lines (see rewritten()): its serial now. */
+  addSerial(serial: SerialHex): void {
+    const bytes = Buffer.from(serial, 'latin1');
+    this.filter.addBytes(bytes, 0, bytes.length);
+  }
+
+  /**
+   * After a rewrite that copied a snapshot's lines, less `dropped` lines of its `excised` serials, and then
+   * `joined` lines of certificates that leave memory, into its first `bytes` bytes.
+   */
+  rewritten(excised: readonly SerialHex[], bytes: number, dropped: number, joined: number): void {
     this.ranges = bytes > 0 ? [0, bytes] : [];
-    this.count -= dropped;
+    this.count += joined - dropped;
     for (const serial of excised) this.excisions.delete(serial);
   }
 }

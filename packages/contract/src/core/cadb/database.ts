@@ -145,6 +145,27 @@ export class CaDatabase {
     return this.certs.get(serial);
   }
 
+  /** Rows valid when issued and expired before `before`: what a rewrite of the index may leave on disk. */
+  expiredValidRows(before: number): number[] {
+    return this.certs.expiredValidRows(before);
+  }
+
+  /**
+   * These rows' certificates, expired and now among the cold lines (their lines in the index's cold prefix, their
+   * serials in the filter), leave memory; the other rows are numbered again (rowEpoch).
+   */
+  leaveOnDisk(rows: readonly number[]): void {
+    if (rows.length === 0) return;
+    const leaving = new Set(rows);
+    this.certs.compact((row) => !leaving.has(row));
+    this.bySubject = null;
+  }
+
+  /** Counts leaveOnDisk()s: a row number is good while it stays the same. */
+  get rowEpoch(): number {
+    return this.certs.epoch;
+  }
+
   /** Whether a serial missing from memory may be a cold certificate's. */
   mayBeCold(serial: SerialHex): boolean {
     return this.cold !== null && !this.certs.has(serial) && this.cold.mayHold(serial);
@@ -332,18 +353,25 @@ export class CaDatabase {
     }
   }
 
-  /** The row of a certificate: rows are numbered in index.txt order and never move. -1 when unknown. */
+  /** The row of a certificate, -1 when unknown: rows are numbered in index.txt order, until the next leaveOnDisk(). */
   rowOf(serial: SerialHex): number {
     return this.certs.rowOf(serial);
   }
 
-  /** The index.txt lines of rows [from, to), as one string; with `keep`, of the rows whose serial it keeps. */
-  indexLines(from: number, to: number, keep?: (serial: SerialHex) => boolean): string {
+  /** The index.txt lines of rows [from, to), as one string; with `keep`, of the rows it keeps. */
+  indexLines(from: number, to: number, keep?: (entry: CertEntry, row: number) => boolean): string {
     let text = '';
     for (let row = from; row < to; row++) {
       const entry = this.certs.rowAt(row);
-      if (!keep || keep(entry.serial)) text += formatIndexLine(entry);
+      if (!keep || keep(entry, row)) text += formatIndexLine(entry);
     }
+    return text;
+  }
+
+  /** The index.txt lines of these rows, as one string. */
+  indexLinesOf(rows: readonly number[]): string {
+    let text = '';
+    for (const row of rows) text += formatIndexLine(this.certs.rowAt(row));
     return text;
   }
 
