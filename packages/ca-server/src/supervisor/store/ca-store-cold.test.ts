@@ -202,3 +202,32 @@ describe('CaStore leaving certificates that expire while it runs on disk', () =>
     again.close();
   });
 });
+
+describe('CaStore reading a cold certificate back while a checkpoint rewrites the index', () => {
+  it('ends with each certificate once in index.txt, whenever the revocation comes', async () => {
+    seed(mixed());
+    const store = await open();
+    await store.checkpoint();
+    const serials = [1, 2, 3, 4, 6].map(serialOf);
+    for (const [i, serial] of serials.entries()) {
+      // Something to rewrite for: a line changed.
+      store.append({ t: 'revoke', serial: serialOf(300 + i), reason: 'superseded', at: now, by: 'root', queue: `a${i}` });
+      const running = store.checkpoint();
+      for (let tick = 0; tick < i * 3; tick++) await new Promise((resolve) => setImmediate(resolve));
+      expect(store.certificate(serial)).toMatchObject({ status: 'V' });
+      store.append({ t: 'revoke', serial, reason: 'keyCompromise', at: now, by: 'root', queue: `b${i}` });
+      await store.commit();
+      await running;
+      await store.checkpoint();
+      const lines = indexLines();
+      expect(lines).toHaveLength(320);
+      expect(new Set(lines.map((l) => l.split('\t')[3])).size).toBe(320);
+      expect(lines.filter((l) => l.includes(`\t${serial}\t`))).toEqual([expect.stringMatching(/^R\t/)]);
+    }
+    await store.stop();
+    const again = await open();
+    expect(again.startup).toMatchObject({ certificates: 320, expiredOnDisk: MIXED.expired - serials.length });
+    for (const serial of serials) expect(again.db.get(serial)).toMatchObject({ status: 'R' });
+    again.close();
+  });
+});
