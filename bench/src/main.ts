@@ -140,7 +140,7 @@ async function run(dir: string, tokens: TestToken[], servers: BenchServer[], car
       gencrlAt100kMs: openssl.gencrl[100_000]!,
       myproxy,
       startupMs: million.readyMs,
-      residentMb: millionMemory.rss,
+      residentMb: millionMemory.peak,
       client,
       slowToken,
       revocation,

@@ -15,6 +15,7 @@ export interface Measured {
   readonly gencrlAt100kMs: number;
   readonly myproxy: { readonly builtInMs: number; readonly etokenMs: number; readonly nodeCalloutMs: number; readonly nodeMs: number };
   readonly startupMs: number;
+  /** Peak resident memory of the server on 1M certificates once started. */
   readonly residentMb: number;
   readonly client: { readonly clientMs: number; readonly nodeMs: number };
   /** P8/P9 on the smart-card test module. */
@@ -82,7 +83,7 @@ export function verdicts(m: Measured): Verdict[] {
       baseline: m.latency.p50 + 3,
     }),
     limitMs('P6', 'start-up 1M', m.startupMs, 3000),
-    limitMb('P6', 'RSS 1M', m.residentMb),
+    limitMb('P6', 'peak RSS 1M', m.residentMb),
     ...largeDatabaseVerdicts(m.largeDatabase),
     atMost({ id: 'P7', what: 'client start', figure: m.client.clientMs, unit: 'ms', baselineName: 'node -e 0 ms', baseline: m.client.nodeMs }, 1.1),
     atLeast({ id: 'P8', what: '8 streams, slow token', figure: m.slowToken.rate, unit: 'cert/s', baselineName: 'module sig/s', baseline: m.slowToken.moduleRate }, 0.95),

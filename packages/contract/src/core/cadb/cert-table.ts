@@ -146,9 +146,13 @@ export class CertTable {
     return found;
   }
 
-  /** Makes room for `rows` rows and `bytes` bytes of index.txt without regrowing. */
+  /**
+   * Makes room for up to `rows` rows and `bytes` bytes of index.txt without regrowing the columns and pools: pages
+   * never written are never resident, so an upper bound costs nothing. The serial hash grows with the rows held:
+   * its inserts land anywhere in it.
+   */
   reserve(rows: number, bytes: number): void {
-    this.ensureRows(rows);
+    this.growColumns(rows);
     this.serialPool = grownPool(this.serialPool, rows * 32);
     this.subjectPool = grownPool(this.subjectPool, bytes);
   }
@@ -331,6 +335,16 @@ export class CertTable {
   }
 
   private ensureRows(rows: number): void {
+    this.growColumns(rows);
+    if (rows * 2 > this.slots.length) {
+      let size = this.slots.length;
+      while (rows * 2 > size) size *= 2;
+      this.slots = new Uint32Array(size);
+      for (let row = 0; row < this.rows; row++) this.insertSlot(row);
+    }
+  }
+
+  private growColumns(rows: number): void {
     if (rows > this.capacity) {
       const capacity = Math.max(rows, this.capacity * 2, 1024);
       this.status = grown(this.status, capacity);
@@ -343,12 +357,6 @@ export class CertTable {
       this.subjectStart = grown(this.subjectStart, capacity);
       this.subjectLength = grown(this.subjectLength, capacity);
       this.capacity = capacity;
-    }
-    if (rows * 2 > this.slots.length) {
-      let size = this.slots.length;
-      while (rows * 2 > size) size *= 2;
-      this.slots = new Uint32Array(size);
-      for (let row = 0; row < this.rows; row++) this.insertSlot(row);
     }
   }
 }

@@ -51,7 +51,7 @@ export interface LoadOptions {
   readonly coldBefore?: number;
 }
 
-/** A little less than the bytes of a short index line: room enough without regrowing. */
+/** A little less than the bytes of a short index line: room enough without regrowing (see CertTable.reserve). */
 const BYTES_PER_LINE_ESTIMATE = 64;
 
 /** Record types that may change a row's index line. */
@@ -86,13 +86,14 @@ function loadOnce(files: CheckpointedFiles, options: LoadOptions, useSummary = t
   const db = new CaDatabase();
   const coldBefore = options.coldBefore;
   const cold = coldBefore === undefined ? null : coldStart(files, useSummary);
+  const toRead = checkpoint.indexBytes - (cold?.from ?? 0);
+  db.reserve(Math.ceil(toRead / BYTES_PER_LINE_ESTIMATE), toRead);
   if (cold) {
     db.cold = cold.lines;
     loadIndexPieces(indexFile, checkpoint.indexBytes, (lines, at) => db.loadIndexAbsorbing(lines, at, cold.lines, coldBefore!).bad, cold.from);
     // More cold lines than the summary's filter was made for: made again, larger, from the whole index.
     if (cold.summarized && cold.lines.overfull) return loadOnce(files, options, false);
   } else {
-    db.reserve(Math.ceil(checkpoint.indexBytes / BYTES_PER_LINE_ESTIMATE), checkpoint.indexBytes);
     loadIndexPieces(indexFile, checkpoint.indexBytes, (lines) => db.loadIndex(lines).bad);
   }
   const indexRows = db.size;
