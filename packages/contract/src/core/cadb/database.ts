@@ -96,36 +96,21 @@ export class CaDatabase {
 
   /**
    * Loads the complete lines of a piece of index.txt (of a serial listed
-   * twice, the later line counts). Returns how many bytes it consumed (up to the last
+   * twice, the later line counts). With `cold`, each line of a certificate
+   * that was valid and expired before `expiredBefore` is left to it instead
+   * (its serial in the filter, its place in the file: `at` is the file offset
+   * of bytes[0]). Returns how many bytes it consumed (up to the last
    * newline; the caller passes the rest again with the next piece) and how
    * many lines were not well-formed.
    */
-  loadIndex(bytes: Buffer): { consumed: number; bad: number } {
-    let bad = 0;
-    let start = 0;
-    for (let end = bytes.indexOf(NEWLINE); end >= 0; end = bytes.indexOf(NEWLINE, start)) {
-      if (end > start) {
-        const raw = parseIndexLineBytes(bytes, start, end);
-        if (raw) this.certs.setRaw(bytes, raw);
-        else bad++;
-      }
-      start = end + 1;
-    }
-    return { consumed: start, bad };
-  }
-
-  /**
-   * loadIndex(), leaving each line of a certificate expired before `expiredBefore` and not revoked to `cold`
-   * (its serial in the filter, its place in the file): `at` is the file offset of bytes[0].
-   */
-  loadIndexAbsorbing(bytes: Buffer, at: number, cold: ColdLines, expiredBefore: number): { consumed: number; bad: number } {
+  loadIndex(bytes: Buffer, cold?: { readonly lines: ColdLines; readonly at: number; readonly expiredBefore: number }): { consumed: number; bad: number } {
     let bad = 0;
     let start = 0;
     for (let end = bytes.indexOf(NEWLINE); end >= 0; end = bytes.indexOf(NEWLINE, start)) {
       if (end > start) {
         const raw = parseIndexLineBytes(bytes, start, end);
         if (!raw) bad++;
-        else if (raw.status !== 'R' && raw.notAfter < expiredBefore) cold.add(bytes, raw.serialStart, raw.serialEnd, at + start, at + end + 1);
+        else if (cold && raw.status !== 'R' && raw.notAfter < cold.expiredBefore) cold.lines.add(bytes, raw.serialStart, raw.serialEnd, cold.at + start, cold.at + end + 1);
         else this.certs.setRaw(bytes, raw);
       }
       start = end + 1;
@@ -135,7 +120,8 @@ export class CaDatabase {
 
   /** A cold certificate's line (read back from the index) made a row again, its cold line to be excised. */
   rehydrate(line: Buffer): CertEntry | undefined {
-    const raw = parseIndexLineBytes(line, 0, line.indexOf(NEWLINE) < 0 ? line.length : line.indexOf(NEWLINE));
+    const newline = line.indexOf(NEWLINE);
+    const raw = parseIndexLineBytes(line, 0, newline < 0 ? line.length : newline);
     if (!raw || !this.cold) return undefined;
     const serial = line.toString('latin1', raw.serialStart, raw.serialEnd);
     if (this.certs.has(serial)) return this.certs.get(serial);

@@ -90,7 +90,7 @@ function loadOnce(files: CheckpointedFiles, options: LoadOptions, useSummary = t
   db.reserve(Math.ceil(toRead / BYTES_PER_LINE_ESTIMATE), toRead);
   if (cold) {
     db.cold = cold.lines;
-    loadIndexPieces(indexFile, checkpoint.indexBytes, (lines, at) => db.loadIndexAbsorbing(lines, at, cold.lines, coldBefore!).bad, cold.from);
+    loadIndexPieces(indexFile, checkpoint.indexBytes, (lines, at) => db.loadIndex(lines, { lines: cold.lines, at, expiredBefore: coldBefore! }).bad, cold.from);
     // More cold lines than the summary's filter was made for: made again, larger, from the whole index.
     if (cold.summarized && cold.lines.overfull) return loadOnce(files, options, false);
   } else {
