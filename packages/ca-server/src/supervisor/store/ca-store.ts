@@ -685,8 +685,7 @@ export class CaStore {
   /** Expired certificates in memory that this checkpoint leaves on disk: none until there are leaveOnDiskRows of them. */
   private rowsLeavingMemory(now: number): number[] {
     if (!this.db.cold) return [];
-    const rows = this.db.expiredValidRows(now);
-    if (rows.length < this.settings.leaveOnDiskRows) return [];
+    const rows = this.db.expiredValidRows(now, this.settings.leaveOnDiskRows);
     // A certificate read back for a revocation (its cold line not yet left out) or still without its index line stays.
     return rows.filter((row) => {
       const serial = this.db.serialAt(row);
@@ -701,8 +700,7 @@ export class CaStore {
   private async summarizeColdPrefix(generation: number): Promise<ColdPrefix | undefined> {
     const cold = this.db.cold;
     const bytes = cold?.prefixBytes;
-    if (!cold || bytes === null || bytes === undefined || bytes === (this.coldPrefix?.bytes ?? 0)) return undefined;
-    if (bytes === 0) return undefined;
+    if (!cold || !bytes || bytes === (this.coldPrefix?.bytes ?? 0)) return undefined;
     await writeColdSummary(this.layout.dir, generation, { bytes, lines: cold.lines, filter: cold.filter });
     await fsyncPath(this.layout.dir, true);
     return { generation, bytes, lines: cold.lines };

@@ -11,6 +11,7 @@
  * same few thousand users certificate after certificate).
  */
 import type { SerialHex } from '../serial.js';
+import { fnv1a } from './fnv1a.js';
 import { REVOCATION_REASONS, type IndexEntry, type RawIndexLine, type RevocationReason } from './index-line.js';
 
 export interface CertRow extends IndexEntry {
@@ -22,14 +23,8 @@ export interface CertRow extends IndexEntry {
 export type RevokedRowVisitor = (row: number, revokedAt: number, reason: RevocationReason | undefined, notAfter: number, compromisedAt: number | undefined) => void;
 
 const NO_REASON = -1;
+const REVOKED = 'R'.charCodeAt(0);
 const EMPTY = 0;
-
-/** FNV-1a over a serial's bytes (ASCII hex) or a subject's. */
-function hashBytes(pool: Uint8Array, start: number, length: number): number {
-  let h = 0x811c9dc5;
-  for (let i = start; i < start + length; i++) h = Math.imul(h ^ pool[i]!, 0x01000193);
-  return h >>> 0;
-}
 
 function grown<T extends Float64Array | Uint32Array | Uint8Array | Int8Array>(array: T, capacity: number): T {
   const bigger = new (array.constructor as new (n: number) => T)(capacity);
@@ -138,11 +133,17 @@ export class CertTable {
     this.compactions++;
   }
 
-  /** The rows of certificates valid when issued (V or E) and expired before `before`, in row order. */
-  expiredValidRows(before: number): number[] {
-    const revoked = 'R'.charCodeAt(0);
+  /**
+   * The rows of certificates valid when issued (V or E) and expired before `before`, in row order; none when there
+   * are fewer than `atLeast` of them (counted first, so a checkpoint below its threshold builds no list).
+   */
+  expiredValidRows(before: number, atLeast = 0): number[] {
+    const expired = (row: number): boolean => this.status[row] !== REVOKED && this.notAfter[row]! < before;
+    let count = 0;
+    for (let row = 0; row < this.rows; row++) if (expired(row)) count++;
+    if (count === 0 || count < atLeast) return [];
     const found: number[] = [];
-    for (let row = 0; row < this.rows; row++) if (this.status[row] !== revoked && this.notAfter[row]! < before) found.push(row);
+    for (let row = 0; row < this.rows; row++) if (expired(row)) found.push(row);
     return found;
   }
 
@@ -212,7 +213,7 @@ export class CertTable {
 
   private findStaged(length: number): number {
     const mask = this.slots.length - 1;
-    for (let slot = hashBytes(this.serialPool, this.serialBytes, length) & mask; ; slot = (slot + 1) & mask) {
+    for (let slot = fnv1a(this.serialPool, this.serialBytes, length) & mask; ; slot = (slot + 1) & mask) {
       const stored = this.slots[slot]!;
       if (stored === EMPTY) return -1;
       if (this.serialLength[stored - 1] === length && sameBytes(this.serialPool, this.serialStart[stored - 1]!, this.serialPool, this.serialBytes, length)) return stored - 1;
@@ -239,7 +240,7 @@ export class CertTable {
    * pool's end (set() writes it there first).
    */
   private placeSubject(row: number, source: Uint8Array, start: number, length: number): void {
-    const hash = hashBytes(source, start, length);
+    const hash = fnv1a(source, start, length);
     const mask = this.subjectSlots.length - 1;
     let slot = hash & mask;
     for (let stored = this.subjectSlots[slot]!; stored !== EMPTY; stored = this.subjectSlots[slot]!) {
@@ -302,9 +303,8 @@ export class CertTable {
    * path reads only these.
    */
   forEachRevoked(visit: RevokedRowVisitor): void {
-    const code = 'R'.charCodeAt(0);
     for (let row = 0; row < this.rows; row++) {
-      if (this.status[row] !== code) continue;
+      if (this.status[row] !== REVOKED) continue;
       const reason = this.reason[row]!;
       visit(row, this.revokedAt[row]!, reason === NO_REASON ? undefined : REVOCATION_REASONS[reason], this.notAfter[row]!, this.compromisedAt.get(row));
     }
@@ -331,7 +331,7 @@ export class CertTable {
   }
 
   private insertSlot(row: number): void {
-    putInFreeSlot(this.slots, hashBytes(this.serialPool, this.serialStart[row]!, this.serialLength[row]!), row + 1);
+    putInFreeSlot(this.slots, fnv1a(this.serialPool, this.serialStart[row]!, this.serialLength[row]!), row + 1);
   }
 
   private ensureRows(rows: number): void {

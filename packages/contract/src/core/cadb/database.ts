@@ -131,9 +131,9 @@ export class CaDatabase {
     return this.certs.get(serial);
   }
 
-  /** Rows valid when issued and expired before `before`: what a rewrite of the index may leave on disk. */
-  expiredValidRows(before: number): number[] {
-    return this.certs.expiredValidRows(before);
+  /** Rows valid when issued and expired before `before`, none when fewer than `atLeast`: what a rewrite of the index may leave on disk. */
+  expiredValidRows(before: number, atLeast = 0): number[] {
+    return this.certs.expiredValidRows(before, atLeast);
   }
 
   /**

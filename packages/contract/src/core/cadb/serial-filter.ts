@@ -7,20 +7,17 @@
  * Hand-written: the npm filters hash strings (a serial here is bytes of
  * index.txt) and keep their bits in formats of their own.
  */
+import { fnv1a } from './fnv1a.js';
+
 const BITS_PER_SERIAL = 10;
 const PROBES = 7;
 const MIN_BITS = 1 << 16;
 
-/** Two FNV-1a hashes with different offset bases; the probes are h1 + i * h2 (double hashing). */
-function hashPair(read: (i: number) => number, length: number): [number, number] {
-  let h1 = 0x811c9dc5;
-  let h2 = 0x050c5d1f;
-  for (let i = 0; i < length; i++) {
-    const c = read(i);
-    h1 = Math.imul(h1 ^ c, 0x01000193);
-    h2 = Math.imul(h2 ^ c, 0x01000193);
-  }
-  return [h1 >>> 0, (h2 | 1) >>> 0];
+/** A second offset basis: h1 + i * h2 for the probes (double hashing) needs two independent hashes. */
+const SECOND_BASIS = 0x050c5d1f;
+
+function hashPair(bytes: Uint8Array, start: number, length: number): [number, number] {
+  return [fnv1a(bytes, start, length), (fnv1a(bytes, start, length, SECOND_BASIS) | 1) >>> 0];
 }
 
 export class SerialFilter {
@@ -51,7 +48,7 @@ export class SerialFilter {
 
   /** Adds the serial in bytes[start, end) (its index.txt spelling). */
   addBytes(bytes: Uint8Array, start: number, end: number): void {
-    const [h1, h2] = hashPair((i) => bytes[start + i]!, end - start);
+    const [h1, h2] = hashPair(bytes, start, end - start);
     for (let i = 0; i < PROBES; i++) {
       const bit = (h1 + i * h2) & this.mask;
       this.bits[bit >>> 3]! |= 1 << (bit & 7);
@@ -60,7 +57,7 @@ export class SerialFilter {
 
   /** False when the serial was certainly never added. */
   mayHold(serial: string): boolean {
-    const [h1, h2] = hashPair((i) => serial.charCodeAt(i), serial.length);
+    const [h1, h2] = hashPair(Buffer.from(serial, 'latin1'), 0, serial.length);
     for (let i = 0; i < PROBES; i++) {
       const bit = (h1 + i * h2) & this.mask;
       if ((this.bits[bit >>> 3]! & (1 << (bit & 7))) === 0) return false;
