@@ -118,6 +118,18 @@ async function run(argv: readonly string[]): Promise<void> {
   const pins = pinSource(config, args.pinFd, log);
   const alerts = new AlertMonitor({ config, caNotAfter: ca.notAfter, clock: Date.now, diskUsage, log, notify });
 
+  const workerArgs = ['--config', config.file];
+  const signerSpec = { name: 'signer', script: program('signer'), args: workerArgs, account: signerAccount };
+  const token = new TokenManager({
+    createSigner: (hooks) => new SignerClient(signerSpec, config.signerTimeout * 1000, hooks),
+    pollMs: config.tokenPollInterval * 1000,
+    pinSource: pins,
+    log,
+    notify,
+  });
+  // The signer's process starts while the database loads; what it finds waits for token.start() below.
+  token.startEarly();
+
   let store: CaStore;
   try {
     store = await CaStore.open(config.caDir, { settings: storeSettings(config), log, notify });
@@ -134,17 +146,8 @@ async function run(argv: readonly string[]): Promise<void> {
     log.info({ event: 'newcert.rewritten', serial }, `newcerts/${serial}.pem was missing or incomplete: written from the journal`);
   }
   const layout = prepareSpool(config.spoolDir, clientGid);
-  const workerArgs = ['--config', config.file];
 
   const parser = new ParserClient({ name: 'parser', script: program('parser'), args: workerArgs, account: parserAccount }, log);
-  const signerSpec = { name: 'signer', script: program('signer'), args: workerArgs, account: signerAccount };
-  const token = new TokenManager({
-    createSigner: (hooks) => new SignerClient(signerSpec, config.signerTimeout * 1000, hooks),
-    pollMs: config.tokenPollInterval * 1000,
-    pinSource: pins,
-    log,
-    notify,
-  });
   const hotplug = await openHotplug({
     device: config.usbDevice,
     eventsFrom: args.usbEventsFrom,

@@ -214,6 +214,32 @@ describe('TokenManager', () => {
     expect(await manager.sign(signRequest)).toEqual({ kind: 'signed', der: Buffer.from('cert'), stable: true });
   });
 
+  it('started early, holds what the signer reports until start(), then acts on it in order', async () => {
+    manager.startEarly();
+    expect(signers).toHaveLength(1);
+    signer().foundToken(tokenInfo());
+    signer().exit(69, null);
+    await vi.advanceTimersByTimeAsync(POLL_MS * 3);
+    // Held: no PIN asked, nothing logged, no restart, no presence poll.
+    expect(pins.asks).toHaveLength(0);
+    expect(events()).toEqual([]);
+    expect(signers).toHaveLength(1);
+    expect(manager.state).toBe('starting');
+
+    manager.start();
+    // The token was found, then the signer exited: the prompt is withdrawn and a new signer started after the poll interval.
+    expect(events()).toEqual(['token.inserted']);
+    expect(pins.last.cancelled.aborted).toBe(true);
+    expect(manager.state).toBe('absent');
+    await vi.advanceTimersByTimeAsync(POLL_MS);
+    expect(signers).toHaveLength(2);
+    signer().foundToken(tokenInfo());
+    pins.last.answer('123456');
+    await settle();
+    signer().loginAccepted();
+    expect(manager.state).toBe('ready');
+  });
+
   it('asks again, saying the PIN was rejected, when the signer that refused the login has been replaced', async () => {
     manager.start();
     signer().foundToken(tokenInfo());

@@ -79,6 +79,8 @@ export class TokenManager {
   private pinRequest: AbortController | null = null;
   /** A token came back while the signer that lost it was still exiting: the next one starts as soon as it has. */
   private restartOnExit = false;
+  /** What the signer reported while start-up held it (startEarly() until start()), in order. */
+  private held: Array<() => void> | null = null;
 
   constructor(private readonly opts: TokenManagerOptions) {}
 
@@ -99,21 +101,39 @@ export class TokenManager {
     this.stateListeners.push(listener);
   }
 
+  /**
+   * Starts the signer's process now but holds what it reports until start(): its own start-up (Node, the
+   * PKCS#11 module, finding the token) runs while the server loads its database, and the token is acted on
+   * (the PIN asked for, presence polled) only once the server can use it.
+   */
+  startEarly(): void {
+    this.start();
+    // A signer reports from later turns of the event loop, never from within start().
+    this.held = [];
+  }
+
   start(): void {
+    const held = this.held;
+    if (held) {
+      this.held = null;
+      for (const report of held) report();
+      return;
+    }
     if (this.signer) return;
     this.restartOnExit = false;
     this.setState('starting');
     this.loggingIn = false;
     this.checking = false;
+    const report = (event: () => void): void => void (this.held ? this.held.push(event) : event());
     const signer: SignerPort = this.opts.createSigner({
-      onToken: (token) => this.onToken(signer, token),
-      onReady: () => this.onReady(signer),
-      onLoginFailed: (reason, incorrect, locked, notTried) => this.onLoginFailed(reason, incorrect, locked, notTried),
-      onFatal: (reason, gone) => this.problem(reason, gone),
-      onExit: (code, signal) => this.onExit(signer, code, signal),
-      onDiagnostic: (line) => this.opts.log.warn({ event: 'worker.diagnostic', worker: 'signer' }, line),
-      onViolation: (v) => this.opts.log.error({ event: 'worker.untrusted', worker: 'signer', req: v.id, reason: v.message }, `signer killed: ${v.message}`),
-      onStuck: (reason) => this.onStuck(reason),
+      onToken: (token) => report(() => this.onToken(signer, token)),
+      onReady: () => report(() => this.onReady(signer)),
+      onLoginFailed: (reason, incorrect, locked, notTried) => report(() => this.onLoginFailed(reason, incorrect, locked, notTried)),
+      onFatal: (reason, gone) => report(() => this.problem(reason, gone)),
+      onExit: (code, signal) => report(() => this.onExit(signer, code, signal)),
+      onDiagnostic: (line) => report(() => this.opts.log.warn({ event: 'worker.diagnostic', worker: 'signer' }, line)),
+      onViolation: (v) => report(() => this.opts.log.error({ event: 'worker.untrusted', worker: 'signer', req: v.id, reason: v.message }, `signer killed: ${v.message}`)),
+      onStuck: (reason) => report(() => this.onStuck(reason)),
     });
     this.signer = signer;
   }
