@@ -1,12 +1,17 @@
 import { execFileSync } from 'node:child_process';
-import { createPrivateKey, sign } from 'node:crypto';
+import { createPrivateKey, randomBytes, sign } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { REVOCATION_REASONS, reasonCode, type RevocationReason } from '@etoken-ca/contract/core/cadb/index-line';
+import { serialIntegerContent } from '@etoken-ca/contract/core/serial';
 import { parseCaCertificate } from './ca-certificate.js';
 import { buildTbsCertList, createCrlTemplate, encodeRevokedEntry, type CrlTemplate } from './crl.js';
 import { checkTbsCertList } from './crl-invariants.js';
+import { enumerated, integerFromContent, sequence, time } from './der.js';
+import { extension } from './extensions.js';
+import { OID } from './oids.js';
 import { assembleSigned } from './signed.js';
 
 let dir: string;
@@ -62,6 +67,28 @@ describe('CRL builder', () => {
     expect(text).toMatch(/Serial Number: 0C[\s\S]*?CA Compromise\s+Invalidity Date:\s+Jan  2 03:04:05 2051 GMT/);
     // GeneralizedTime whatever the year (RFC 5280 5.3.2), unlike the revocation date.
     expect(entries[0]!.includes(Buffer.from('20261120083015Z'))).toBe(true);
+  });
+
+  it('writes each entry without a compromise time as its parts put together would be', () => {
+    const reference = (serial: string, revokedAt: number, reason: RevocationReason): Buffer => {
+      const parts = [integerFromContent(serialIntegerContent(serial)), time(revokedAt)];
+      if (reason !== 'unspecified') parts.push(sequence(extension(OID.cRLReason, false, enumerated(reasonCode(reason)))));
+      return sequence(...parts);
+    };
+    const serials = ['01', '7F', '80', 'FF', '00AB', '1A2B3C', 'FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF', '80'.repeat(20), '7F'.repeat(40), 'ff'.repeat(40)];
+    for (let i = 0; i < 200; i++) serials.push(randomBytes(1 + (i % 20)).toString('hex').toUpperCase());
+    const times = [Date.UTC(1950, 0, 1), T, T + 999, Date.UTC(2049, 11, 31, 23, 59, 59, 999), Date.UTC(2050, 0, 1), Date.UTC(9999, 11, 31, 23, 59, 59)];
+    serials.forEach((serial, i) => {
+      for (const [j, at] of times.entries()) {
+        const reason = REVOCATION_REASONS[(i + j) % REVOCATION_REASONS.length]!;
+        expect(encodeRevokedEntry({ serial, revokedAt: at, reason }).toString('hex'), `${serial} ${at} ${reason}`).toBe(reference(serial, at, reason).toString('hex'));
+      }
+    });
+    // Outside what serial.ts spells, the parts put together, as before.
+    for (const serial of ['', 'ABC', 'XY', '0G', 'AB'.repeat(64)]) {
+      expect(encodeRevokedEntry({ serial, revokedAt: T, reason: 'superseded' }).toString('hex'), serial).toBe(reference(serial, T, 'superseded').toString('hex'));
+    }
+    expect(() => encodeRevokedEntry({ serial: '01', revokedAt: Date.UTC(1949, 11, 31), reason: 'superseded' })).toThrow(/out of range/);
   });
 
   it('leaves out an empty revokedCertificates', () => {

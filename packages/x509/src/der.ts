@@ -8,7 +8,7 @@
  * schema libraries build object trees, both far too slow for that.
  */
 
-const TAG = {
+export const TAG = {
   boolean: 0x01,
   integer: 0x02,
   enumerated: 0x0a,
@@ -115,26 +115,46 @@ export function asciiBytes(text: string): Buffer {
 export const printableString = (text: string): Buffer => tlv(TAG.printableString, asciiBytes(text));
 export const ia5String = (text: string): Buffer => tlv(TAG.ia5String, asciiBytes(text));
 
+const TIME_FROM = Date.UTC(1950, 0, 1);
+const GENERALIZED_FROM = Date.UTC(2050, 0, 1);
+const TIME_UNTIL = Date.UTC(10000, 0, 1);
+
+/** The bytes time(epochMs) takes: 15 for a UTCTime (through 2049), 17 for a GeneralizedTime (from 2050). */
+export function timeLength(epochMs: number): number {
+  if (!(epochMs >= TIME_FROM && epochMs < TIME_UNTIL)) {
+    const date = new Date(epochMs);
+    throw new RangeError(`time out of range: ${Number.isNaN(date.getTime()) ? epochMs : date.toISOString()}`);
+  }
+  return epochMs < GENERALIZED_FROM ? 15 : 17;
+}
+
 /** RFC 5280 4.1.2.5: UTCTime through 2049, GeneralizedTime from 2050; whole seconds, Z. */
 export function time(epochMs: number): Buffer {
-  const date = new Date(epochMs);
-  const year = date.getUTCFullYear();
-  if (!(year >= 1950 && year <= 9999)) throw new RangeError(`time out of range: ${Number.isNaN(year) ? epochMs : date.toISOString()}`);
-  return year < 2050 ? timeElement(TAG.utcTime, date, 2) : timeElement(TAG.generalizedTime, date, 4);
+  const out = Buffer.allocUnsafe(timeLength(epochMs));
+  writeTime(out, 0, epochMs);
+  return out;
+}
+
+/** time(epochMs) written into `out` at `at`, which has room for timeLength(epochMs) bytes; returns the offset after it. */
+export function writeTime(out: Buffer, at: number, epochMs: number): number {
+  return timeLength(epochMs) === 15 ? writeTimeElement(out, at, TAG.utcTime, new Date(epochMs), 2) : writeTimeElement(out, at, TAG.generalizedTime, new Date(epochMs), 4);
 }
 
 /** GeneralizedTime in whole seconds, whatever the year (invalidityDate, RFC 5280 5.3.2, is always one). */
-export const generalizedTime = (epochMs: number): Buffer => timeElement(TAG.generalizedTime, new Date(epochMs), 4);
+export function generalizedTime(epochMs: number): Buffer {
+  const out = Buffer.allocUnsafe(17);
+  writeTimeElement(out, 0, TAG.generalizedTime, new Date(epochMs), 4);
+  return out;
+}
 
 /**
  * (YY|YYYY)MMDDHHMMSSZ in whole seconds, written digit by digit: a CRL of 100,000 entries encodes as many times,
  * and formatting each through toISOString and a regular expression was most of the cost of an entry.
  */
-function timeElement(tag: number, date: Date, yearDigits: 2 | 4): Buffer {
-  const out = Buffer.allocUnsafe(2 + yearDigits + 11);
-  out[0] = tag;
-  out[1] = yearDigits + 11;
-  let at = 2;
+function writeTimeElement(out: Buffer, start: number, tag: number, date: Date, yearDigits: 2 | 4): number {
+  out[start] = tag;
+  out[start + 1] = yearDigits + 11;
+  let at = start + 2;
   const put = (value: number, digits: number): void => {
     for (let d = digits - 1; d >= 0; d--, value = Math.floor(value / 10)) out[at + d] = 0x30 + (value % 10);
     at += digits;
@@ -146,7 +166,7 @@ function timeElement(tag: number, date: Date, yearDigits: 2 | 4): Buffer {
   put(date.getUTCMinutes(), 2);
   put(date.getUTCSeconds(), 2);
   out[at] = 0x5a;
-  return out;
+  return at + 1;
 }
 
 /** [n] constructed: an EXPLICIT tag around one element, or an IMPLICIT tag over a SEQUENCE/SET's content. */
