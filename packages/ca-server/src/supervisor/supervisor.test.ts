@@ -90,8 +90,9 @@ const log: AuditLog = {
   error: (r) => void logs.push(r),
 };
 
-function supervisor(token: FakeToken, parser = new FakeParser(), checks: Partial<SignedAnswerChecks> = {}): Supervisor {
+function supervisor(token: FakeToken, parser = new FakeParser(), checks: Partial<SignedAnswerChecks> = {}, clock?: () => number): Supervisor {
   return new Supervisor({
+    ...(clock && { clock }),
     config,
     layout,
     store,
@@ -210,6 +211,18 @@ describe.runIf(process.getuid?.() === 0)('the issuance pipeline', () => {
     expect(await answerTo(id)).toEqual(first);
     expect(token.asked).toHaveLength(1);
     expect(events('request.repeated')).toHaveLength(1);
+  });
+
+  it('refuses a request read after its client\'s deadline as such, not as busy, and signs nothing', async () => {
+    const token = new FakeToken([]);
+    // Read 61 s after its file was written and its client started (CLIENT_TIMEOUT 60): a client that gave up already.
+    const later = Date.now() + 61_000;
+    const id = publish();
+    supervisor(token, new FakeParser(), {}, () => later).onLock(id);
+    const answer = await answerTo(id);
+    expect(answer).toMatchObject({ status: 'refused', exit: 75, reason: 'request older than CLIENT_TIMEOUT when the CA read it; try again' });
+    expect(token.asked).toEqual([]);
+    expect(recordsOf(id)).toEqual(['refuse']);
   });
 
   it.each<[string, SignOutcome, RegExp]>([

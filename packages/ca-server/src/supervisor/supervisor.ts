@@ -199,6 +199,8 @@ export class Supervisor {
     const processStart = processStartedAtMs(entry.owner.startTime) ?? seen;
     const started = Math.min(seen, Math.max(processStart, entry.startedMs));
     const deadline = started + config.clientTimeout * 1000;
+    // A client gives up at its deadline: an entry read after it was left behind or forged, and it is not "busy".
+    if (deadline <= seen) return this.refuse(id, ExitCode.tempFail, `request older than CLIENT_TIMEOUT when the CA read it; ${TRY_AGAIN}`, subject);
     return { fields: parsed.fields, subject, account: entry.uid, owner: entry.owner, deadline, admittedAt: this.clock() };
   }
 

@@ -56,10 +56,12 @@ export class SpoolSweeper {
       if (entry?.kind !== 'request' || names.has(`${entry.id}.lock`)) continue;
       const seen = this.firstSeen.get(entry.id) ?? now;
       this.firstSeen.set(entry.id, seen);
-      if (now - seen > this.graceMs) {
+      if (now - seen <= this.graceMs) continue;
+      if (removeSpoolName(join(this.layout.incoming, name))) {
         this.ports.log('request.unpublished', { req: entry.id, reason: 'request never published; removed' });
-        removeSpoolName(join(this.layout.incoming, name));
         this.firstSeen.delete(entry.id);
+      } else if (this.firstReport(name)) {
+        this.ports.log('request.unpublished', { req: entry.id, reason: 'request never published; a non-empty directory, left in place' });
       }
     }
     for (const id of this.firstSeen.keys()) if (!names.has(`${id}.req`)) this.firstSeen.delete(id);
@@ -91,12 +93,16 @@ export class SpoolSweeper {
   }
 
   private removeForeign(name: string, path: string): void {
-    if (!this.reported.has(name)) {
-      this.reported.add(name);
-      if (this.reported.size > 10_000) this.reported.clear();
-      this.ports.log('spool.foreign', { name: JSON.stringify(name).slice(1, -1).slice(0, 80) });
-    }
+    if (this.firstReport(name)) this.ports.log('spool.foreign', { name: JSON.stringify(name).slice(1, -1).slice(0, 80) });
     // A non-empty directory stays; it is reported once.
     removeSpoolName(path);
+  }
+
+  /** True the first time a name that stays (a non-empty directory) is reported; the memory is bounded. */
+  private firstReport(name: string): boolean {
+    if (this.reported.has(name)) return false;
+    if (this.reported.size >= 10_000) this.reported.clear();
+    this.reported.add(name);
+    return true;
   }
 }
