@@ -74,7 +74,8 @@ revocation queue; SIGUSR2, SIGHUP and SIGPIPE are ignored, in every process of
 the server.
 Exit codes: 0 stopped cleanly, 64 usage, 65 the CA journal is damaged (see
 verify-journal), 69 token or service unavailable, 70 internal error, 73 cannot
-create, 77 not root, 78 configuration error (or a journal of an earlier version).`;
+create, 75 CA_DIR in use by another server or import (CA_DIR/server.lock), 77 not
+root, 78 configuration error (or a journal of an earlier version).`;
 
 export function parseServerArgs(argv: readonly string[]): ServerArgs {
   const { values } = parseCommandLine(argv, {

@@ -39,6 +39,7 @@ import { prepareSpool } from './spool/spool-dirs.js';
 import { SpoolSweeper } from './spool/sweeper.js';
 import { SpoolWatcher } from './spool/watcher.js';
 import { writeFileAtomic } from '@etoken-ca/contract/io/atomic-file';
+import { lockCaDirectory } from './store/ca-dir-lock.js';
 import { CaStore, storeSettings } from './store/ca-store.js';
 import { runVerifyJournal } from './store/verify-journal.js';
 import { Supervisor } from './supervisor.js';
@@ -118,6 +119,8 @@ async function run(argv: readonly string[]): Promise<void> {
   const pins = pinSource(config, args.pinFd, log);
   const alerts = new AlertMonitor({ config, caNotAfter: ca.notAfter, clock: Date.now, diskUsage, log, notify });
 
+  // One writer per CA directory, taken before anything there is read or written.
+  const unlock = lockCaDirectory(config.caDir);
   const workerArgs = ['--config', config.file];
   const signerSpec = { name: 'signer', script: program('signer'), args: workerArgs, account: signerAccount };
   const token = new TokenManager({
@@ -195,6 +198,7 @@ async function run(argv: readonly string[]): Promise<void> {
         token.stop();
         parser.stop();
         void store.stop().then(() => {
+          unlock();
           try {
             unlinkSync(config.pidFile);
           } catch {

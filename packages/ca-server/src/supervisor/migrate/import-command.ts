@@ -12,6 +12,7 @@ import { loadCaDatabase } from '@etoken-ca/contract/io/cadb/load';
 import { EtokenError, ExitCode } from '@etoken-ca/contract/core/exit-codes';
 import { createLogger } from '../log.js';
 import { processStartTime } from '../proc.js';
+import { lockCaDirectory } from '../store/ca-dir-lock.js';
 import { CaStore } from '../store/ca-store.js';
 import { importRecords } from './import-records.js';
 import { readOpensslCaDir } from './openssl-ca-dir.js';
@@ -22,8 +23,9 @@ Takes the openssl ca directory DIR (index.txt, serial, crlnumber, newcerts/)
 into the CA database of the configuration: every certificate with its state
 (valid, revoked with time and reason, expired) and, from newcerts/, its
 certificate; CRL numbers continue after the last one openssl ca used. Runs as
-root with etoken-ca-server stopped, into an empty CA database only. DIR is
-only read.`;
+root with etoken-ca-server stopped (refused with exit 75 while a server or
+another import writes the CA directory), into an empty CA database only. DIR
+is only read.`;
 
 function serverRunning(pidFile: string): number | null {
   let text: string;
@@ -51,20 +53,24 @@ export async function runImportCommand(argv: readonly string[]): Promise<void> {
   if (process.getuid?.() !== 0) throw new EtokenError(ExitCode.noPermission, 'import-openssl-ca must run as root');
   const pid = serverRunning(config.pidFile);
   if (pid !== null) throw new EtokenError(ExitCode.tempFail, `etoken-ca-server is running (pid ${pid}, ${config.pidFile}): stop it first`);
-  const { db } = loadCaDatabase(config.caDir);
-  if (db.size > 0 || db.crlState.lastNumber > 0) {
-    throw new EtokenError(ExitCode.cantCreate, `${config.caDir} already holds a CA database (${db.size} certificates): import only into an empty one`);
+  const unlock = lockCaDirectory(config.caDir);
+  let source: ReturnType<typeof readOpensslCaDir>;
+  try {
+    const { db } = loadCaDatabase(config.caDir);
+    if (db.size > 0 || db.crlState.lastNumber > 0) {
+      throw new EtokenError(ExitCode.cantCreate, `${config.caDir} already holds a CA database (${db.size} certificates): import only into an empty one`);
+    }
+    source = readOpensslCaDir(dir);
+    const records = importRecords(source, Date.now());
+    const store = await CaStore.open(config.caDir);
+    for (const record of records) store.append(record);
+    await store.commit();
+    store.close();
+    // Opened once more, as at a start: index.txt, newcerts/ and crlnumber derived from the records, and a checkpoint.
+    (await CaStore.open(config.caDir)).close();
+  } finally {
+    unlock();
   }
-
-  const source = readOpensslCaDir(dir);
-  const at = Date.now();
-  const records = importRecords(source, at);
-  const store = await CaStore.open(config.caDir);
-  for (const record of records) store.append(record);
-  await store.commit();
-  store.close();
-  // Opened once more, as at a start: index.txt, newcerts/ and crlnumber derived from the records, and a checkpoint.
-  (await CaStore.open(config.caDir)).close();
 
   const count = (status: string): number => source.certs.filter((c) => c.entry.status === status).length;
   const summary = {

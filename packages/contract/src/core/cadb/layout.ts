@@ -22,6 +22,8 @@ export interface CaLayout {
   readonly journal: string;
   readonly checkpoint: string;
   readonly crl: string;
+  /** The symlink naming the one process that writes the directory (the server, or an import). */
+  readonly serverLock: string;
 }
 
 export function caLayout(dir: string): CaLayout {
@@ -35,6 +37,7 @@ export function caLayout(dir: string): CaLayout {
     journal: join(dir, 'journal'),
     checkpoint: join(dir, 'checkpoint.json'),
     crl: join(dir, 'crl'),
+    serverLock: join(dir, 'server.lock'),
   };
 }
 
