@@ -1,8 +1,10 @@
-import { existsSync, lstatSync, mkdtempSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, lstatSync, mkdtempSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { EtokenError, ExitCode } from '@etoken-ca/contract/core/exit-codes';
+import { startTimeFromStat } from '@etoken-ca/contract/core/spool';
 import { ownLockTarget } from '@etoken-ca/contract/io/spool-files';
 import { lockCaDirectory } from './ca-dir-lock.js';
 
@@ -25,16 +27,34 @@ function refusal(run: () => unknown): EtokenError {
 }
 
 describe.runIf(process.getuid?.() === 0)('the CA directory lock', () => {
-  it('names this process while held, refuses a second writer, and is gone once released', () => {
+  it('names this process while held, and is gone once released', () => {
     const unlock = lockCaDirectory(join(dir, 'ca'));
     const held = join(dir, 'ca', 'server.lock');
     expect(readlinkSync(held)).toBe(ownLockTarget());
-    const second = refusal(() => lockCaDirectory(join(dir, 'ca')));
-    expect(second.exitCode).toBe(ExitCode.tempFail);
-    expect(second.message).toMatch(new RegExp(`in use by another etoken-ca-server or import \\(pid ${process.pid}`));
     unlock();
     expect(existsSync(held)).toBe(false);
-    lockCaDirectory(join(dir, 'ca'))();
+  });
+
+  it('refuses while another live root process holds it', async () => {
+    const other = spawn('sleep', ['60'], { stdio: 'ignore' });
+    try {
+      await new Promise((resolve) => other.once('spawn', resolve));
+      const startTime = startTimeFromStat(readFileSync(`/proc/${other.pid}/stat`, 'latin1'))!;
+      symlinkSync(`${other.pid}.${startTime}`, lock);
+      const second = refusal(() => lockCaDirectory(dir));
+      expect(second.exitCode).toBe(ExitCode.tempFail);
+      expect(second.message).toMatch(new RegExp(`in use by another etoken-ca-server or import \\(pid ${other.pid}`));
+      expect(readlinkSync(lock)).toBe(`${other.pid}.${startTime}`);
+    } finally {
+      other.kill('SIGKILL');
+    }
+  });
+
+  it('takes over a lock naming this very process: left before a reboot that gave it the same pid and start time', () => {
+    symlinkSync(ownLockTarget(), lock);
+    const unlock = lockCaDirectory(dir);
+    expect(readlinkSync(lock)).toBe(ownLockTarget());
+    unlock();
   });
 
   it('takes over the lock of a process that is gone, or of a process that is not root', () => {

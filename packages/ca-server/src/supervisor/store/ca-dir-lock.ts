@@ -30,7 +30,8 @@ export function lockCaDirectory(caDir: string): () => void {
     const holder = readHolder(path);
     if (holder === null) continue; // removed meanwhile
     const owner = parseLockTarget(holder);
-    if (owner && lockOwnerAlive(owner.pid, owner.startTime, 0)) {
+    // A lock naming this very process was left before a reboot that gave it the same pid and start time.
+    if (owner && holder !== mine && lockOwnerAlive(owner.pid, owner.startTime, 0)) {
       throw new EtokenError(ExitCode.tempFail, `${caDir} is in use by another etoken-ca-server or import (pid ${owner.pid}, ${path}); not starting a second writer`);
     }
     takeOver(path, holder);
