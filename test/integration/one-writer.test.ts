@@ -1,13 +1,14 @@
 /**
- * One writer per CA directory, with the real server: a second server (or an
- * import) on a CA_DIR in use is refused before it reads or writes anything
+ * One writer per CA directory, with the real server: a second server or an
+ * import on a CA_DIR in use is refused before it reads or writes anything
  * there, and the lock of a server killed with SIGKILL is taken over by the
  * next one.
  */
+import { spawnSync } from 'node:child_process';
 import { readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeServerFixture, removeFixture, startServer, type RunningServer, type ServerFixture } from '../helpers/ca-server.js';
+import { makeServerFixture, removeFixture, SERVER_BIN, startServer, type RunningServer, type ServerFixture } from '../helpers/ca-server.js';
 import { createTestToken, type TestToken } from '../helpers/softhsm.js';
 
 let token: TestToken;
@@ -47,6 +48,11 @@ describe('one writer per CA directory', () => {
     expect(second.stderr.join('')).toMatch(new RegExp(`is in use by another etoken-ca-server or import \\(pid ${first.child.pid},`));
     expect(second.logs.map((r) => r.event)).not.toContain('db.loaded');
     expect(second.logs.map((r) => r.event)).not.toContain('token.inserted');
+
+    // An import into the directory in use is refused the same way, before it reads anything.
+    const imported = spawnSync(SERVER_BIN, ['import-openssl-ca', fixture.dir, '--config', fixture.configPath], { encoding: 'utf8' });
+    expect(imported.status).toBe(75);
+    expect(imported.stderr).toMatch(new RegExp(`is in use by another etoken-ca-server or import \\(pid ${first.child.pid},`));
 
     await first.stop('SIGKILL');
     const third = await startServer(fixture, token.pin);

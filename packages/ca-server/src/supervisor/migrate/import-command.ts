@@ -5,13 +5,11 @@
  * store is opened once more, as at a start, to derive index.txt, newcerts/
  * and crlnumber from them.
  */
-import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { configPath, loadConfig } from '@etoken-ca/contract/io/load-config';
 import { loadCaDatabase } from '@etoken-ca/contract/io/cadb/load';
 import { EtokenError, ExitCode } from '@etoken-ca/contract/core/exit-codes';
 import { createLogger } from '../log.js';
-import { processStartTime } from '../proc.js';
 import { lockCaDirectory } from '../store/ca-dir-lock.js';
 import { CaStore } from '../store/ca-store.js';
 import { importRecords } from './import-records.js';
@@ -27,17 +25,6 @@ root with etoken-ca-server stopped (refused with exit 75 while a server or
 another import writes the CA directory), into an empty CA database only. DIR
 is only read.`;
 
-function serverRunning(pidFile: string): number | null {
-  let text: string;
-  try {
-    text = readFileSync(pidFile, 'utf8');
-  } catch {
-    return null;
-  }
-  const pid = Number(text.trim());
-  return Number.isInteger(pid) && pid > 0 && processStartTime(pid) !== null ? pid : null;
-}
-
 export async function runImportCommand(argv: readonly string[]): Promise<void> {
   let dir: string | undefined;
   let configFlag: string | undefined;
@@ -51,8 +38,7 @@ export async function runImportCommand(argv: readonly string[]): Promise<void> {
   if (!dir) throw new EtokenError(ExitCode.usage, 'import-openssl-ca needs the openssl ca directory (see --help)');
   const config = loadConfig(configPath(configFlag));
   if (process.getuid?.() !== 0) throw new EtokenError(ExitCode.noPermission, 'import-openssl-ca must run as root');
-  const pid = serverRunning(config.pidFile);
-  if (pid !== null) throw new EtokenError(ExitCode.tempFail, `etoken-ca-server is running (pid ${pid}, ${config.pidFile}): stop it first`);
+  // A running server holds the lock: refused (exit 75) before the CA directory is read.
   const unlock = lockCaDirectory(config.caDir);
   let source: ReturnType<typeof readOpensslCaDir>;
   try {

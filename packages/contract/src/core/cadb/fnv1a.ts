@@ -1,5 +1,5 @@
 /** FNV-1a (32 bits) over bytes: the hash of the serial table and, with a second offset basis, the serial filter. */
-export const FNV1A_OFFSET_BASIS = 0x811c9dc5;
+const FNV1A_OFFSET_BASIS = 0x811c9dc5;
 
 export function fnv1a(bytes: Uint8Array, start: number, length: number, basis = FNV1A_OFFSET_BASIS): number {
   let h = basis;
