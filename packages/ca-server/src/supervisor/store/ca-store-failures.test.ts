@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { decodeJournal } from '@etoken-ca/contract/core/cadb/journal';
 import type { ScepWorkflow } from '@etoken-ca/contract/core/scep/scep-records';
+import type { AuditRecord } from '../audit-log.js';
 import { CaStore } from './ca-store.js';
 import { StoreError } from './store-error.js';
 
@@ -74,6 +75,7 @@ beforeEach(() => {
   faults.write = 0;
 });
 afterEach(() => {
+  vi.useRealTimers();
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -105,6 +107,32 @@ describe('CaStore on a failing file system', () => {
     expect(reopened.db.scep.workflow('tx1')).toEqual(workflow);
     expect(readFileSync(join(dir, 'index.txt'), 'utf8')).toMatch(/^R\t\d{12}Z\t\d{12}Z,cessationOfOperation\t21\t/m);
     reopened.close();
+  });
+
+  it('tries a failed automatic checkpoint again after CHECKPOINT_INTERVAL when that is shorter than its 10 s', async () => {
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
+    let now = Date.UTC(2026, 0, 1);
+    const logs: { record: AuditRecord; message: string }[] = [];
+    const keep = (record: AuditRecord, message: string): void => void logs.push({ record, message });
+    const events = (name: string): string[] => logs.filter((l) => l.record.event === name).map((l) => l.message);
+    const store = await CaStore.open(dir, { clock: () => now, settings: { checkpointIntervalMs: 2000 }, log: { info: keep, warn: keep, error: keep } });
+    store.start();
+    store.append({ t: 'reserve', req: req(1), serial: '01', subject: '/CN=a', notAfter: NOT_AFTER, at: now });
+    await store.commit();
+    const tick = (ms: number): void => {
+      now += ms;
+      vi.advanceTimersByTime(1000);
+    };
+    faults.fdatasync = 1;
+    tick(2000);
+    await vi.waitFor(() => expect(events('db.checkpoint-failed')).toEqual([expect.stringMatching(/^checkpoint failed, tried again in 2 s: /)]));
+    const checkpoints = events('db.checkpoint').length;
+    tick(1000);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(events('db.checkpoint')).toHaveLength(checkpoints);
+    tick(1000);
+    await vi.waitFor(() => expect(events('db.checkpoint')).toHaveLength(checkpoints + 1));
+    store.close();
   });
 
   it('refuses a record the disk cannot take, leaves no trace of it, and marks the disk full', async () => {

@@ -131,6 +131,7 @@ export interface StartupReport {
 const NO_LOG: AuditLog = { info: () => undefined, warn: () => undefined, error: () => undefined };
 const MAINTENANCE_MS = 1000;
 const FORGET_EVERY_MS = 10_000;
+/** A failed automatic checkpoint is tried again after this, or after CHECKPOINT_INTERVAL when that is shorter. */
 const CHECKPOINT_RETRY_MS = 10_000;
 const ROTATION_RETRY_MS = 10_000;
 /** A checkpoint waits this long at most for the derived files of the records before its position. */
@@ -880,8 +881,9 @@ export class CaStore {
   private backgroundCheckpoint(): void {
     this.checkpointBusy = true;
     this.checkpoint().catch((e: Error) => {
-      this.checkpointRetryAt = this.clock() + CHECKPOINT_RETRY_MS;
-      this.log.warn({ event: 'db.checkpoint-failed', err: e.message }, `checkpoint failed, tried again in ${CHECKPOINT_RETRY_MS / 1000} s: ${e.message}`);
+      const retryMs = Math.min(CHECKPOINT_RETRY_MS, this.settings.checkpointIntervalMs);
+      this.checkpointRetryAt = this.clock() + retryMs;
+      this.log.warn({ event: 'db.checkpoint-failed', err: e.message }, `checkpoint failed, tried again in ${retryMs / 1000} s: ${e.message}`);
     });
   }
 
