@@ -47,6 +47,8 @@ function caCertificate(config: Config): X509Certificate {
 
 async function revoke(args: Args, config: Config): Promise<void> {
   if (process.getuid?.() !== 0) throw new EtokenError(ExitCode.noPermission, 'revoking needs root');
+  // Its account lookup runs beside the database lookup below.
+  const operatorLookup = currentOperator();
   const { targets, problems } = checkTargets(args.targets, caCertificate(config), (serials) => findCertificates(config.caDir, serials));
   if (problems.length > 0) {
     for (const problem of problems) process.stderr.write(`revoke-cert: ${problem}\n`);
@@ -54,7 +56,7 @@ async function revoke(args: Args, config: Config): Promise<void> {
   }
   const queue = queueLayout(config.revokeQueueDir);
   ensureQueueDir(queue);
-  const operator = currentOperator();
+  const operator = await operatorLookup;
   const requests: RevocationRequest[] = targets.map((t) => ({
     id: randomBytes(16).toString('hex'),
     serial: t.serial,

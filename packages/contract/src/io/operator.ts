@@ -1,5 +1,5 @@
 /** Who runs an operator command (revoke-cert, etoken-ca-server scep): the login uid (kept across su and sudo), else the real uid, and its name. */
-import { execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 
 /** The kernel's "unset" login uid, (uid_t)-1. */
@@ -19,16 +19,17 @@ function loginUid(): number | null {
   }
 }
 
-function userName(uid: number): string | null {
-  try {
-    const name = execFileSync('getent', ['passwd', String(uid)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).split(':')[0];
-    return name && /^[\x21-\x7e]{1,64}$/.test(name) ? name : null;
-  } catch {
-    return null;
-  }
+/** Through NSS (getent), so directory accounts have their names too; asynchronous, so the caller's own work overlaps it. */
+function userName(uid: number): Promise<string | null> {
+  return new Promise((resolve) => {
+    execFile('getent', ['passwd', String(uid)], { encoding: 'utf8' }, (error, stdout) => {
+      const name = error ? undefined : stdout.split(':')[0];
+      resolve(name && /^[\x21-\x7e]{1,64}$/.test(name) ? name : null);
+    });
+  });
 }
 
-export function currentOperator(): Operator {
+export async function currentOperator(): Promise<Operator> {
   const uid = loginUid() ?? process.getuid?.() ?? 0;
-  return { uid, name: userName(uid) ?? `uid ${uid}` };
+  return { uid, name: (await userName(uid)) ?? `uid ${uid}` };
 }

@@ -181,7 +181,7 @@ type OrderBody = ScepOrder extends infer O ? (O extends ScepOrder ? Omit<O, 'id'
 async function order(config: Config, args: CommandArgs, body: OrderBody): Promise<ScepOrderDone> {
   const layout = queueLayout(config.scepQueueDir);
   ensureQueueDir(layout);
-  const operator = currentOperator();
+  const operator = await currentOperator();
   const id = randomBytes(16).toString('hex');
   writeScepOrder(layout, { ...body, id, by: operator.name, uid: operator.uid, requestedAt: Date.now() });
   const deadline = Date.now() + args.timeoutMs;
