@@ -115,8 +115,7 @@ describe('every process of a running server', () => {
   it('opens no listening socket, from the instant of spawn through start-up', async () => {
     for (const delay of [0, 5, 10, 20, 30, 50, 80, 120]) {
       const child = spawn(SERVER_BIN, ['--config', fixture.configPath, '--pin-fd', '3'], { stdio: ['ignore', 'pipe', 'pipe', 'pipe'] });
-      // Exited with a code, or killed: a SIGUSR1 in the microseconds before Node has its handler ends the process
-      // (the kernel's default), which opens nothing either. exitCode alone stays null for that one.
+      // Waited for by its event: exitCode stays null for a process that a signal ended.
       let running = true;
       const exited = new Promise((resolve) => child.once('exit', resolve)).then(() => (running = false));
       const pin = child.stdio[3] as Writable;

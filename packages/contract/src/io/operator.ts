@@ -19,10 +19,13 @@ function loginUid(): number | null {
   }
 }
 
+/** A directory service that does not answer does not hold up the command: the uid stands in for the name. */
+const LOOKUP_TIMEOUT_MS = 5000;
+
 /** Through NSS (getent), so directory accounts have their names too; asynchronous, so the caller's own work overlaps it. */
 function userName(uid: number): Promise<string | null> {
   return new Promise((resolve) => {
-    execFile('getent', ['passwd', String(uid)], { encoding: 'utf8' }, (error, stdout) => {
+    execFile('getent', ['passwd', String(uid)], { encoding: 'utf8', timeout: LOOKUP_TIMEOUT_MS, killSignal: 'SIGKILL' }, (error, stdout) => {
       const name = error ? undefined : stdout.split(':')[0];
       resolve(name && /^[\x21-\x7e]{1,64}$/.test(name) ? name : null);
     });

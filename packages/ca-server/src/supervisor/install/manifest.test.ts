@@ -27,6 +27,11 @@ describe('install manifest', () => {
     for (const program of m.programs) expect(wrapperScript(m, program, '/usr/bin/node')).toContain('/usr/bin/node --inspect-port=192.0.2.1:9229 ');
   });
 
+  it('ignores SIGUSR1, SIGUSR2 and SIGHUP from the wrapper\'s first command, before node runs', () => {
+    const m = manifest('');
+    for (const program of m.programs) expect(wrapperScript(m, program, '/usr/bin/node').split('\n').filter((l) => l !== '' && !l.startsWith('#'))[0]).toBe("trap '' USR1 USR2 HUP");
+  });
+
   it('starts every program without the extra CA certificates Node would read at each start', () => {
     const m = manifest('');
     for (const program of m.programs) expect(wrapperScript(m, program, '/usr/bin/node')).toMatch(/^unset NODE_EXTRA_CA_CERTS\nexec /m);

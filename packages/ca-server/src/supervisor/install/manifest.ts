@@ -89,13 +89,18 @@ export function manifest(prefix: string): Manifest {
 }
 
 /**
- * A program's wrapper: a fixed node and script, the installed config unless ETOKEN_CA_CONFIG names another, and
- * no NODE_EXTRA_CA_CERTS from the caller's environment.
+ * A program's wrapper: a fixed node and script, the installed config unless ETOKEN_CA_CONFIG names another, no
+ * NODE_EXTRA_CA_CERTS from the caller's environment, and the signals the product handles ignored until it does.
  */
 export function wrapperScript(m: Manifest, program: Program, nodePath: string): string {
   return [
     '#!/bin/sh',
     `# ${program.name}, installed by etoken-ca-server install.`,
+    // The kernel's default for these ends a process: a `systemctl kill -s USR1` while the shell and node's loader
+    // started (a millisecond or two) ended the start. Ignored survives exec; Node blocks SIGUSR1 before it resets
+    // what it inherited and gives it to its inspector (kept from listening by the runtime guard). Left open: the
+    // shell's own first fraction of a millisecond, and SIGUSR2 and SIGHUP until the program's first statement.
+    "trap '' USR1 USR2 HUP",
     `ETOKEN_CA_CONFIG="\${ETOKEN_CA_CONFIG:-${m.configFile}}"`,
     'export ETOKEN_CA_CONFIG',
     // Node reads every certificate this names at each start (90 ms for Debian's bundle on a 2-core machine), once per
