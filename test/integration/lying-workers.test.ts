@@ -188,6 +188,8 @@ describe('a lying signer', () => {
     const result = await runClient(request(), fixture.configPath);
     expect(result.stderr).toMatch(/certificate withheld: the signer/);
     await expectCaught(result, 'signer', counts);
+    // A lying signer is not a token gone: the PIN it was given stays for the signer started in its place.
+    expect(server.events('token.removed')).toEqual([]);
     const withheld = server.events('cert.withheld').at(-1)!;
     expect(indexLines().find((l) => l.split('\t')[3] === withheld.serial)).toMatch(/^R\t\d+Z\t\d+Z,cessationOfOperation\t/);
     // Beyond index.txt: the next published CRL lists it, and no client printed it.

@@ -30,6 +30,8 @@ class FakeSigner implements SignerPort {
   readonly logins: Array<Omit<LoginRequest, 'type'> & { readonly pin: string }> = [];
   stopped = false;
   killed = false;
+  /** Caught in a lie: killed, and no request reaches it any more, as with the real client before its exit is seen. */
+  distrusted = false;
   /** The answer to the next presence checks. */
   presence: { ok: true; token?: TokenInfo } | { ok: false; reason: string } = { ok: true };
   /** Answers to signing requests, in order. */
@@ -39,6 +41,7 @@ class FakeSigner implements SignerPort {
 
   request(message: Parameters<SignerPort['request']>[0]): Promise<SignReply> {
     const id = message.id ?? 'check';
+    if (this.distrusted) return Promise.resolve({ answered: false, started: false, loss: 'untrusted', reason: 'signer broke the protocol' });
     if (message.type === 'check') return Promise.resolve({ answered: true, result: { type: 'check', id, ...this.presence } });
     const result = this.signResults.shift();
     if (!result) throw new Error(`no answer scripted for ${id}`);
@@ -50,7 +53,8 @@ class FakeSigner implements SignerPort {
   }
 
   distrust(): void {
-    throw new Error('not expected here');
+    this.distrusted = true;
+    this.killed = true;
   }
 
   stop(): void {
@@ -363,6 +367,25 @@ describe('TokenManager', () => {
     expect(manager.state).toBe('absent');
     expect(wiped(typed)).toBe(false);
 
+    await vi.advanceTimersByTimeAsync(POLL_MS);
+    expect(signers).toHaveLength(2);
+    signer().foundToken(tokenInfo());
+    expect(pins.asks).toHaveLength(1);
+    expect(signer().logins).toEqual([{ pin: '123456', serial: 'A1', finalTryConfirmed: false }]);
+    signer().loginAccepted();
+    expect(manager.state).toBe('ready');
+  });
+
+  it('keeps the PIN when a presence check falls between distrusting the signer and its exit, and logs the next one in with it', async () => {
+    const typed = await logIn();
+    manager.distrustSigner('r1', 'a certificate for another subject');
+    expect(signer().killed).toBe(true);
+    // The poll comes before the killed signer's exit is seen: its unanswered check says nothing about the token.
+    await vi.advanceTimersByTimeAsync(POLL_MS);
+    expect(events()).not.toContain('token.removed');
+    expect(wiped(typed)).toBe(false);
+
+    signer().exit(null, 'SIGKILL');
     await vi.advanceTimersByTimeAsync(POLL_MS);
     expect(signers).toHaveLength(2);
     signer().foundToken(tokenInfo());

@@ -208,6 +208,9 @@ export class TokenManager {
       this.checking = false;
     }
     if (signer !== this.signer) return false;
+    // Never sent: the signer is on its way out (killed, or caught in a lie) and its exit restarts it. That says
+    // nothing about the token, and must not wipe the PIN the next signer logs in with.
+    if (!reply.answered && !reply.started) return false;
     const result = reply.answered && reply.result.type === 'check' ? reply.result : null;
     if (!result?.ok) {
       this.gone(result?.reason ?? (reply.answered ? 'presence check failed' : reply.reason));
