@@ -18,6 +18,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { REVOKE_BIN, type AuditRecord } from '../../../test/helpers/ca-server.js';
 import type { TestToken } from '../../../test/helpers/softhsm.js';
 import { certificateWithSerial, engineKey, opensslRevokeThenGencrlMs } from '../baselines/openssl-ca.js';
+import { msUntilCrlCanBeDated } from './crl-builder.js';
 import { syntheticSerial, syntheticSubject, syntheticValidLines, type SyntheticIndex } from '../db/synthetic-index.js';
 import { startBenchServer, type BenchServer } from '../server/bench-server.js';
 import { median, nowMs } from '../stats.js';
@@ -69,7 +70,7 @@ const timeOf = (record: AuditRecord | undefined): number => Date.parse(String(re
 async function crlClockTicked(bench: BenchServer): Promise<void> {
   const last = bench.server.events('crl.issued').at(-1);
   if (!last) return;
-  const wait = Math.floor(Date.parse(String(last.thisUpdate)) / 1000) * 1000 + 1000 - Date.now();
+  const wait = msUntilCrlCanBeDated({ lastThisUpdate: Date.parse(String(last.thisUpdate)) }, Date.now());
   if (wait > 0) await sleep(wait + 5);
 }
 

@@ -19,7 +19,7 @@ export function nextCrlTimes(state: CrlState, now: number, crlDays: number): Crl
  * previous CRL's and not in the future: CRLs asked for within one second are
  * never future-dated (relying parties would call them "not yet valid").
  */
-export function msUntilCrlCanBeDated(state: CrlState, now: number): number {
+export function msUntilCrlCanBeDated(state: Pick<CrlState, 'lastThisUpdate'>, now: number): number {
   return Math.max(0, Math.floor(state.lastThisUpdate / 1000) * 1000 + 1000 - now);
 }
 
