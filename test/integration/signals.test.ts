@@ -115,9 +115,8 @@ describe('every process of a running server', () => {
   it('opens no listening socket, from the instant of spawn through start-up', async () => {
     for (const delay of [0, 5, 10, 20, 30, 50, 80, 120]) {
       const child = spawn(SERVER_BIN, ['--config', fixture.configPath, '--pin-fd', '3'], { stdio: ['ignore', 'pipe', 'pipe', 'pipe'] });
-      // Waited for by its event: exitCode stays null for a process that a signal ended.
-      let running = true;
-      const exited = new Promise((resolve) => child.once('exit', resolve)).then(() => (running = false));
+      // Its exit event is listened for from the start: a process a signal ended keeps exitCode null (signalCode set).
+      const exited = new Promise((resolve) => child.once('exit', resolve));
       const pin = child.stdio[3] as Writable;
       pin.on('error', () => undefined);
       pin.end(`${token.pin}\n`);
@@ -125,7 +124,7 @@ describe('every process of a running server', () => {
       child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk));
       await sleep(delay);
       const seen: string[] = [];
-      for (let round = 0; round < 60 && running; round++) {
+      for (let round = 0; round < 60 && child.exitCode === null && child.signalCode === null; round++) {
         const tree = processTree(child.pid!);
         for (const p of tree) signal(p.pid, 'SIGUSR1');
         seen.push(...listeningIn(tree));
