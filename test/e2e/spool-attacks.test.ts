@@ -239,13 +239,13 @@ describe.sequential('spool attacks by the myproxy account', () => {
 
   it('a full disk: clients fail cleanly, nothing is corrupted, service resumes when space returns', async () => {
     // Written by root beside incoming/ on the spool's tmpfs. The sweeper still frees what earlier tests left in
-    // incoming/ and answers/ (a page is room for a request): filled again until a whole sweep period freed nothing.
+    // incoming/ and answers/ (a page is room for a request), even between filling and looking: filled again
+    // until a whole sweep period after filling left no room.
     const filler = join(fixture.spoolDir, 'filler');
     const roomLeft = (): boolean => spawnSync('/bin/sh', ['-c', `printf x >> ${filler}`]).status === 0;
     for (let round = 0; round === 0 || roomLeft(); round++) {
       expect(round, 'the spool stays full for a sweep period').toBeLessThan(20);
       spawnSync('/bin/sh', ['-c', `head -c 64M /dev/zero >> ${filler}`]);
-      expect(roomLeft(), 'the spool is full').toBe(false);
       await sleep(SWEEP_PERIOD_MS);
     }
     const issued = server.events('cert.issued').length;
