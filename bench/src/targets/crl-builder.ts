@@ -4,7 +4,7 @@
  * place to adjust if the revocation module's interface moves.
  */
 export { RevokedEntryCache } from '../../../packages/ca-server/dist/supervisor/revocation/revoked-entry-cache.js';
-export { publishCrl } from '../../../packages/ca-server/dist/supervisor/revocation/crl-files.js';
+export { publishCrl, pruneCrlCopies } from '../../../packages/ca-server/dist/supervisor/revocation/crl-files.js';
 export { msUntilCrlCanBeDated } from '../../../packages/ca-server/dist/supervisor/revocation/crl-schedule.js';
 export { buildTbsCertList, createCrlTemplate } from '@etoken-ca/x509/crl';
 export { assembleSigned } from '@etoken-ca/x509/signed';
