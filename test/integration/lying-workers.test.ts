@@ -17,7 +17,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { makeServerFixture, removeFixture, REVOKE_BIN, startServer, type RunningServer, type ServerFixture } from '../helpers/ca-server.js';
 import { makeCsr } from '../helpers/fake-server.js';
 import { createTestToken, type TestToken } from '../helpers/softhsm.js';
-import { runClient, type ClientResult } from '../helpers/spool-client.js';
+import { runClient, startClient, type ClientResult } from '../helpers/spool-client.js';
 import { pollUntil } from '../helpers/wait-until.js';
 import { installInto } from '../helpers/staged-code.js';
 import { serialsIn, withheldProblems } from '../helpers/withheld-crl.js';
@@ -37,7 +37,8 @@ export function answer(request, config, report) {
 }
 `;
 
-const SIGNER_LIAR = `// A lying signer, for tests only: the honest handler with what <config>.lie says done to it.
+const SIGNER_LIAR = `// A lying signer, for tests only: the honest handler with what <config>.lie says done to it (to the requests
+// whose subject holds lie.only, when given), after lie.delayMs.
 import { existsSync, readFileSync } from 'node:fs';
 import { generateKeyPairSync, sign } from 'node:crypto';
 import { readCertificateFields } from '@etoken-ca/x509/certificate-fields';
@@ -52,6 +53,8 @@ export function createSignerHandler(template, ca, token, log) {
     handle(request) {
       const lie = existsSync(lieFile) ? JSON.parse(readFileSync(lieFile, 'utf8')) : null;
       if (!lie || lie.worker !== 'signer' || request.type === 'check') return handler.handle(request);
+      if (lie.only && !JSON.stringify(request.content?.subject ?? '').includes(lie.only)) return handler.handle(request);
+      if (lie.delayMs) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, lie.delayMs);
       if (request.type === 'sign-crl') {
         const event = handler.handle(request);
         return lie.crl && event.type === 'crl' ? { ...event, signature: Buffer.alloc(event.signature.length, 1) } : event;
@@ -194,6 +197,23 @@ describe('a lying signer', () => {
     expect(indexLines().find((l) => l.split('\t')[3] === withheld.serial)).toMatch(/^R\t\d+Z\t\d+Z,cessationOfOperation\t/);
     // Beyond index.txt: the next published CRL lists it, and no client printed it.
     expect(await withheldProblems(server, [String(withheld.serial)], [result.stdout, ...honestStdouts])).toEqual([]);
+  });
+
+  it('is caught with requests queued behind its lie: each of them withheld or signed by the signer started in its place', async () => {
+    // The lie takes long enough for the clients started after it to queue up behind it, beyond what is sent ahead.
+    lie({ worker: 'signer', only: 'Target User', delayMs: 1500, content: { subject: [{ type: 'DC', value: 'org' }, { type: 'DC', value: 'example' }, { type: 'CN', value: 'Someone Else' }] } });
+    const received = server.events('request.received').length;
+    const target = startClient(myproxyRequest(csrPem, { username: '/O=Example/CN=Target User' }), fixture.configPath);
+    await server.waitFor('request.received', received + 1);
+    const behind = Array.from({ length: 30 }, () => startClient(request(), fixture.configPath));
+    const results = await Promise.all(behind.map((c) => c.done));
+    expect((await target.done).stderr).toMatch(/certificate withheld: the signer/);
+    lie(null);
+    expect(server.events('worker.untrusted')).toHaveLength(counts.untrusted + 1);
+    const outcomes = results.map((r) => (r.code === 0 ? 'signed' : /certificate withheld: the signer/.test(r.stderr) ? 'withheld' : r.stderr.trim()));
+    expect(outcomes.filter((o) => o !== 'signed' && o !== 'withheld')).toEqual([]);
+    expect(outcomes).toContain('signed');
+    honestStdouts.push(...results.map((r) => r.stdout));
   });
 
   it('is caught when its CRL signature does not verify: the CRL is not published', async () => {

@@ -9,7 +9,8 @@ import type { LoginRequest, TokenInfo } from '@etoken-ca/protocol/signer-message
 import type { AuditRecord } from './audit-log.js';
 import type { PinSource } from './pin-source.js';
 import { FAILURES_BEFORE_FAILING, TokenManager, type SignerPort, type TokenState } from './token-manager.js';
-import type { SignerHooks, SignReply, SignResult } from './workers/signer-client.js';
+import { tokenSignQueue } from './sign-queue.js';
+import type { SignerHooks, SignerLoss, SignReply, SignResult } from './workers/signer-client.js';
 
 const POLL_MS = 10_000;
 
@@ -30,8 +31,8 @@ class FakeSigner implements SignerPort {
   readonly logins: Array<Omit<LoginRequest, 'type'> & { readonly pin: string }> = [];
   stopped = false;
   killed = false;
-  /** Caught in a lie: killed, and no request reaches it any more, as with the real client before its exit is seen. */
-  distrusted = false;
+  /** Why no request reaches it any more (caught in a lie and killed, or exited), as with the real client before its exit is seen. */
+  takesNoRequests: SignerLoss | null = null;
   /** The answer to the next presence checks. */
   presence: { ok: true; token?: TokenInfo } | { ok: false; reason: string } = { ok: true };
   /** Answers to signing requests, in order. */
@@ -41,7 +42,7 @@ class FakeSigner implements SignerPort {
 
   request(message: Parameters<SignerPort['request']>[0]): Promise<SignReply> {
     const id = message.id ?? 'check';
-    if (this.distrusted) return Promise.resolve({ answered: false, started: false, loss: 'untrusted', reason: 'signer broke the protocol' });
+    if (this.takesNoRequests) return Promise.resolve({ answered: false, started: false, loss: this.takesNoRequests, reason: 'gone' });
     if (message.type === 'check') return Promise.resolve({ answered: true, result: { type: 'check', id, ...this.presence } });
     const result = this.signResults.shift();
     if (!result) throw new Error(`no answer scripted for ${id}`);
@@ -53,7 +54,7 @@ class FakeSigner implements SignerPort {
   }
 
   distrust(): void {
-    this.distrusted = true;
+    this.takesNoRequests = 'untrusted';
     this.killed = true;
   }
 
@@ -380,6 +381,7 @@ describe('TokenManager', () => {
     const typed = await logIn();
     manager.distrustSigner('r1', 'a certificate for another subject');
     expect(signer().killed).toBe(true);
+    expect(manager.state).toBe('restarting');
     // The poll comes before the killed signer's exit is seen: its unanswered check says nothing about the token.
     await vi.advanceTimersByTimeAsync(POLL_MS);
     expect(events()).not.toContain('token.removed');
@@ -393,6 +395,40 @@ describe('TokenManager', () => {
     expect(signer().logins).toEqual([{ pin: '123456', serial: 'A1', finalTryConfirmed: false }]);
     signer().loginAccepted();
     expect(manager.state).toBe('ready');
+  });
+
+  it('grants no turn at the token while a signer caught in a lie is on its way out, and grants it once the next is ready', async () => {
+    await logIn();
+    const queue = tokenSignQueue(manager, Date.now);
+    const first = await queue.turn('r1', 1, Infinity);
+    if (first.kind !== 'go') throw new Error(`no turn: ${first.kind}`);
+    manager.distrustSigner('r1', 'a certificate for another subject');
+    first.release(false);
+    let second: string | null = null;
+    void queue.turn('r2', 1, Infinity).then((turn) => (second = turn.kind));
+    await settle();
+    expect(second).toBeNull();
+
+    signer().exit(null, 'SIGKILL');
+    expect(logs.find((r) => r.event === 'signer.exited')).toMatchObject({ signal: 'SIGKILL' });
+    await vi.advanceTimersByTimeAsync(POLL_MS);
+    signer().foundToken(tokenInfo());
+    signer().loginAccepted();
+    await settle();
+    expect(second).toBe('go');
+  });
+
+  it('is not ready once a signature comes back unsent from a signer that exited, before its exit is seen', async () => {
+    await logIn();
+    signer().takesNoRequests = 'exited';
+    expect(await manager.sign(signRequest)).toEqual({ kind: 'not-sent' });
+    expect(manager.state).toBe('restarting');
+    expect(await manager.sign(signRequest)).toEqual({ kind: 'not-sent' });
+
+    signer().exit(1, null);
+    expect(manager.state).toBe('absent');
+    await vi.advanceTimersByTimeAsync(POLL_MS);
+    expect(signers).toHaveLength(2);
   });
 
   it('wipes a PIN kept across a signer restart when the signer finds another token, and asks for its PIN', async () => {

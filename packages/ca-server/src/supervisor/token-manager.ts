@@ -23,7 +23,8 @@ import type { AuditLog } from './audit-log.js';
 import type { PinSource } from './pin-source.js';
 import type { SignerClient, SignerHooks, SignerLoss, SignReply } from './workers/signer-client.js';
 
-export type TokenState = 'starting' | 'waiting-pin' | 'locked' | 'ready' | 'failing' | 'absent' | 'no-pin' | 'stopped';
+/** 'restarting': the signer takes no more requests (caught in a lie, or exited) and a new one starts after its exit. */
+export type TokenState = 'starting' | 'waiting-pin' | 'locked' | 'ready' | 'restarting' | 'failing' | 'absent' | 'no-pin' | 'stopped';
 
 /** What the manager uses of a signer process: a SignerClient in the server. */
 export type SignerPort = Pick<SignerClient, 'request' | 'sendPin' | 'distrust' | 'stop' | 'kill'>;
@@ -159,7 +160,11 @@ export class TokenManager {
     if (!signer || this.stateValue !== 'ready') return { kind: 'not-sent' };
     const reply: SignReply = await signer.request(request);
     // A signer that stopped answering is restarted by onExit; what it had started may have been signed.
-    if (!reply.answered) return reply.started ? { kind: 'lost', loss: reply.loss, reason: reply.reason } : { kind: 'not-sent' };
+    if (!reply.answered) {
+      if (reply.started) return { kind: 'lost', loss: reply.loss, reason: reply.reason };
+      this.signerLost(signer);
+      return { kind: 'not-sent' };
+    }
     const { result } = reply;
     const stable = (): boolean => result.type !== 'check' && result.type !== 'error' && result.tokenOk && this.epochValue === before;
     switch (result.type) {
@@ -184,7 +189,10 @@ export class TokenManager {
 
   /** The signer's answer to `id` failed the supervisor's checks: the signer is replaced. */
   distrustSigner(id: string, reason: string): void {
-    this.signer?.distrust(id, reason);
+    const signer = this.signer;
+    if (!signer) return;
+    signer.distrust(id, reason);
+    this.signerLost(signer);
   }
 
   /** A hotplug event for our device: the epoch moves at once, then presence is checked. */
@@ -210,7 +218,10 @@ export class TokenManager {
     if (signer !== this.signer) return false;
     // Never sent: the signer is on its way out (killed, or caught in a lie) and its exit restarts it. That says
     // nothing about the token, and must not wipe the PIN the next signer logs in with.
-    if (!reply.answered && !reply.started) return false;
+    if (!reply.answered && !reply.started) {
+      this.signerLost(signer);
+      return false;
+    }
     const result = reply.answered && reply.result.type === 'check' ? reply.result : null;
     if (!result?.ok) {
       this.gone(result?.reason ?? (reply.answered ? 'presence check failed' : reply.reason));
@@ -375,6 +386,15 @@ export class TokenManager {
     this.signer?.kill();
   }
 
+  /**
+   * The signer takes no more requests, and its exit (which restarts it) is not seen yet: not ready from now. A
+   * request granted a turn meanwhile would come straight back unsent and be granted again at once, a loop of
+   * promises that never lets the event loop see that exit.
+   */
+  private signerLost(signer: SignerPort): void {
+    if (signer === this.signer && this.stateValue === 'ready') this.setState('restarting');
+  }
+
   /** One more token failure in a row; too many stop signing until the token is pulled out and put back. */
   private failure(reason: string): void {
     this.failures++;
@@ -401,7 +421,9 @@ export class TokenManager {
     this.epochValue++;
     this.clearTimers();
     if (this.stateValue === 'stopped' || (this.stateValue === 'no-pin' && !this.restartOnExit)) return;
-    if (this.stateValue === 'ready' || this.stateValue === 'failing') this.opts.log.error({ event: 'signer.exited', code, signal }, 'signer exited; restarting it');
+    if (this.stateValue === 'ready' || this.stateValue === 'restarting' || this.stateValue === 'failing') {
+      this.opts.log.error({ event: 'signer.exited', code, signal }, 'signer exited; restarting it');
+    }
     this.setState('absent');
     this.retryTimer = setTimeout(() => this.start(), this.restartOnExit ? 0 : this.opts.pollMs);
     this.retryTimer.unref();
