@@ -158,6 +158,17 @@ async function logIn(token = tokenInfo(), pin = '123456'): Promise<Buffer | null
   return typed;
 }
 
+/** A poll interval after the first signer exited, the second finds the same token and logs in with the PIN kept, not asked again. */
+async function restartedWithKeptPin(): Promise<void> {
+  await vi.advanceTimersByTimeAsync(POLL_MS);
+  expect(signers).toHaveLength(2);
+  signer().foundToken(tokenInfo());
+  expect(pins.asks).toHaveLength(1);
+  expect(signer().logins).toEqual([{ pin: '123456', serial: 'A1', finalTryConfirmed: false }]);
+  signer().loginAccepted();
+  expect(manager.state).toBe('ready');
+}
+
 beforeEach(() => {
   vi.useFakeTimers();
   signers = [];
@@ -368,13 +379,7 @@ describe('TokenManager', () => {
     expect(manager.state).toBe('absent');
     expect(wiped(typed)).toBe(false);
 
-    await vi.advanceTimersByTimeAsync(POLL_MS);
-    expect(signers).toHaveLength(2);
-    signer().foundToken(tokenInfo());
-    expect(pins.asks).toHaveLength(1);
-    expect(signer().logins).toEqual([{ pin: '123456', serial: 'A1', finalTryConfirmed: false }]);
-    signer().loginAccepted();
-    expect(manager.state).toBe('ready');
+    await restartedWithKeptPin();
   });
 
   it('keeps the PIN when a presence check falls between distrusting the signer and its exit, and logs the next one in with it', async () => {
@@ -388,13 +393,7 @@ describe('TokenManager', () => {
     expect(wiped(typed)).toBe(false);
 
     signer().exit(null, 'SIGKILL');
-    await vi.advanceTimersByTimeAsync(POLL_MS);
-    expect(signers).toHaveLength(2);
-    signer().foundToken(tokenInfo());
-    expect(pins.asks).toHaveLength(1);
-    expect(signer().logins).toEqual([{ pin: '123456', serial: 'A1', finalTryConfirmed: false }]);
-    signer().loginAccepted();
-    expect(manager.state).toBe('ready');
+    await restartedWithKeptPin();
   });
 
   it('grants no turn at the token while a signer caught in a lie is on its way out, and grants it once the next is ready', async () => {
@@ -411,9 +410,7 @@ describe('TokenManager', () => {
 
     signer().exit(null, 'SIGKILL');
     expect(logs.find((r) => r.event === 'signer.exited')).toMatchObject({ signal: 'SIGKILL' });
-    await vi.advanceTimersByTimeAsync(POLL_MS);
-    signer().foundToken(tokenInfo());
-    signer().loginAccepted();
+    await restartedWithKeptPin();
     await settle();
     expect(second).toBe('go');
   });
